@@ -1,0 +1,60 @@
+//! # stampede — a discrete-event cache stampede simulator
+//!
+//! When a hot cache key expires, every concurrent request misses at once and
+//! queries the database: a stampede. stampede simulates it from first
+//! principles so mitigations can be compared safely.
+//!
+//! ## The model in one page
+//! - **Time** ([`time`]) is an integer count of nanoseconds. Every random draw
+//!   comes from a seeded ChaCha8 stream per component ([`rng`]): same scenario
+//!   and seed give byte-identical outputs.
+//! - **Clients** ([`workload`]) ask for keys with Zipf popularity (rank 1 the
+//!   hottest), in an open loop (Poisson arrivals that never wait) or a closed
+//!   loop (users who wait, then think). A request not answered within
+//!   `timeout` fails for the client and may be retried after `retry_backoff`;
+//!   the work it started carries on.
+//! - **Cache** ([`cache`]): each command costs a `latency` round trip; SET
+//!   stores the value with `ttl` × U(1 − j, 1 + j); an expired key found by a
+//!   GET is deleted and answered as a miss (Redis's lazy expiry).
+//! - **Database** ([`db`]): `connections` queries run at once, more wait in
+//!   FIFO order (up to `pool_timeout`); with `cores`, n running queries share
+//!   the CPU and each runs at cores / n. A query for a key that already has one
+//!   in flight is a *duplicate query*: the direct measure of a stampede.
+//! - **Strategy**: plain cache-aside (`none`): GET; on a miss query the
+//!   database and SET the value.
+//! - **Engine** ([`engine`]): the event loop; **metrics** ([`metrics`]):
+//!   streaming histograms and a per-interval time series; **report**
+//!   ([`report`]): `summary.json`, `timeseries.csv`, charts.
+//!
+//! ## Example
+//! ```
+//! use std::path::Path;
+//! let text = r#"
+//!     name = "doc-example"
+//!     duration = "2s"
+//!     [clients]
+//!     keys = 1000
+//!     rate = 5000
+//!     [cache]
+//!     ttl = "1s"
+//! "#;
+//! let (scenario, _raw) = stampede::scenario::from_text(text, Path::new("example.toml"), &[]).unwrap();
+//! let out = stampede::engine::run(&scenario, scenario.seed);
+//! let s = &out.summary;
+//! assert_eq!(s.requests, s.served + s.errors);
+//! assert!(s.hit_ratio > 0.5);
+//! ```
+
+pub mod cache;
+pub mod cli;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod time;
+pub mod workload;
+
+pub use error::{Error, Result};

@@ -1,0 +1,448 @@
+//! Streaming measurement: counters, latency histograms, and the time series.
+//!
+//! Memory is bounded by the number of time-series rows, never by the number
+//! of requests: latencies go into HDR histograms (3 significant digits), one
+//! for the summary and one reset at every row. [`RunSummary`] and
+//! [`TimeseriesRow`] are the output contract (SPEC §3): every output file and
+//! every comparison is made from them.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::time::{SimDuration, SimTime};
+
+/// Largest latency the histograms resolve (1 hour); longer ones are clamped.
+const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+
+/// Request and database counts, over a row or over the summary period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests that arrived.
+    pub requests: u64,
+    /// Requests whose first cache read found the key.
+    pub hits: u64,
+    /// Requests whose first cache read did not find the key.
+    pub misses: u64,
+    /// Requests answered with a value.
+    pub served: u64,
+    /// Requests that failed for the client (after any retries).
+    pub errors: u64,
+    /// Attempts that hit the client timeout.
+    pub timeouts: u64,
+    /// Attempts that gave up waiting for a database connection.
+    pub pool_timeouts: u64,
+    /// Retry attempts started.
+    pub retries: u64,
+    /// Database queries submitted.
+    pub db_queries: u64,
+    /// Queries submitted for a key that already had one in flight.
+    pub duplicate_queries: u64,
+}
+
+/// Latency quantiles of a summary, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Arithmetic mean (exact).
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest (exact).
+    pub max: f64,
+}
+
+/// The summary of one run: `summary.json` (SPEC §3 contract).
+///
+/// Request counts cover requests that arrived after `warmup`; database and
+/// cache counts cover events after `warmup`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Requests that arrived after warmup.
+    pub requests: u64,
+    /// Of those, first cache read found the key.
+    pub hits: u64,
+    /// Of those, first cache read missed.
+    pub misses: u64,
+    /// hits / (hits + misses).
+    pub hit_ratio: f64,
+    /// Requests answered with a value.
+    pub served: u64,
+    /// Requests that failed for the client after all retries.
+    pub errors: u64,
+    /// Attempts that hit the client timeout.
+    pub timeouts: u64,
+    /// Retry attempts.
+    pub retries: u64,
+    /// SETs rejected with Redis's OOM error.
+    pub oom_rejections: u64,
+    /// Attempts that gave up waiting for a database connection.
+    pub pool_timeouts: u64,
+    /// Database queries submitted.
+    pub db_queries: u64,
+    /// Queries submitted while another for the same key was in flight.
+    pub duplicate_queries: u64,
+    /// Highest database queries per second over one time-series row.
+    pub db_queries_per_s_peak: f64,
+    /// Most queries running at once.
+    pub db_inflight_peak: u64,
+    /// Longest connection wait queue.
+    pub db_queue_peak: u64,
+    /// Mean share of connections busy.
+    pub db_utilization: f64,
+    /// Keys evicted to fit maxmemory.
+    pub evicted_keys: u64,
+    /// Keys deleted because their TTL passed.
+    pub expired_keys: u64,
+    /// Requests answered with a stale value.
+    pub stale_served: u64,
+    /// Highest used memory, bytes (whole run, as Redis's `used_memory_peak`).
+    pub used_memory_peak: u64,
+    /// GET commands that found a key (Redis `keyspace_hits`, every retry included).
+    pub keyspace_hits: u64,
+    /// GET commands that missed (Redis `keyspace_misses`).
+    pub keyspace_misses: u64,
+    /// Simulated seconds until the last request ended.
+    pub simulated_s: f64,
+    /// Latency of requests, arrival to answer (or to failure), in ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// One row of `timeseries.csv` (SPEC §3 contract). Counts are events within the row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimeseriesRow {
+    /// Start of the row, seconds.
+    pub t_s: f64,
+    /// Requests that arrived.
+    pub requests: u64,
+    /// First cache reads that hit.
+    pub hits: u64,
+    /// First cache reads that missed.
+    pub misses: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Attempts that timed out.
+    pub timeouts: u64,
+    /// Database queries submitted.
+    pub db_queries: u64,
+    /// Duplicate queries submitted.
+    pub duplicate_queries: u64,
+    /// Most queries running at once.
+    pub db_inflight_max: u64,
+    /// Longest wait queue.
+    pub db_queue_max: u64,
+    /// Mean share of connections busy.
+    pub db_utilization: f64,
+    /// Median latency of requests that ended in the row, ms (empty if none).
+    pub latency_p50_ms: Option<f64>,
+    /// 99th percentile latency of requests that ended in the row, ms.
+    pub latency_p99_ms: Option<f64>,
+    /// Largest latency of requests that ended in the row, ms.
+    pub latency_max_ms: Option<f64>,
+    /// Keys evicted.
+    pub evicted_keys: u64,
+    /// Keys expired.
+    pub expired_keys: u64,
+    /// Used memory at the end of the row, bytes.
+    pub used_memory: u64,
+}
+
+/// Gauges and cumulative counters sampled from the cache and database at a row boundary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Snapshot {
+    /// Cumulative keys evicted.
+    pub evicted_keys: u64,
+    /// Cumulative keys expired.
+    pub expired_keys: u64,
+    /// Cumulative `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// Cumulative `keyspace_misses`.
+    pub keyspace_misses: u64,
+    /// Cumulative OOM rejections.
+    pub oom_rejections: u64,
+    /// Cumulative connection-busy time, ns × connections.
+    pub db_busy_ns: u128,
+    /// Used memory now, bytes.
+    pub used_memory: u64,
+}
+
+/// A latency histogram with an exact sum and maximum.
+#[derive(Clone, Debug)]
+struct LatencyStats {
+    histogram: Histogram<u64>,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl LatencyStats {
+    fn new() -> Self {
+        LatencyStats {
+            histogram: Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3)
+                .expect("static histogram bounds are valid"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, latency: SimDuration) {
+        let ns = latency.0.min(MAX_LATENCY_NS);
+        self.histogram.saturating_record(ns);
+        self.sum_ns += latency.0 as u128;
+        self.max_ns = self.max_ns.max(latency.0);
+    }
+
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.histogram.value_at_quantile(q) as f64 / 1e6
+    }
+
+    fn summary(&self) -> LatencySummary {
+        let n = self.histogram.len();
+        if n == 0 {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            mean: self.sum_ns as f64 / n as f64 / 1e6,
+            p50: self.quantile_ms(0.50),
+            p90: self.quantile_ms(0.90),
+            p99: self.quantile_ms(0.99),
+            p999: self.quantile_ms(0.999),
+            max: self.max_ns as f64 / 1e6,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.histogram.reset();
+        self.sum_ns = 0;
+        self.max_ns = 0;
+    }
+}
+
+/// Collects everything a run measures.
+#[derive(Debug)]
+pub struct Metrics {
+    warmup: SimTime,
+    interval: SimDuration,
+    connections: u32,
+    /// Counts over the summary period.
+    pub total: Counters,
+    /// Counts over the current row.
+    pub row: Counters,
+    total_latency: LatencyStats,
+    row_latency: LatencyStats,
+    row_start: SimTime,
+    row_inflight_max: u32,
+    row_queue_max: u32,
+    inflight_peak: u32,
+    queue_peak: u32,
+    used_memory_peak: u64,
+    at_row_start: Snapshot,
+    at_warmup: Option<Snapshot>,
+    rows: Vec<TimeseriesRow>,
+}
+
+impl Metrics {
+    /// Metrics for a run with this warmup, row width and pool size.
+    pub fn new(warmup: SimDuration, interval: SimDuration, connections: u32) -> Self {
+        Metrics {
+            warmup: SimTime::ZERO + warmup,
+            interval,
+            connections,
+            total: Counters::default(),
+            row: Counters::default(),
+            total_latency: LatencyStats::new(),
+            row_latency: LatencyStats::new(),
+            row_start: SimTime::ZERO,
+            row_inflight_max: 0,
+            row_queue_max: 0,
+            inflight_peak: 0,
+            queue_peak: 0,
+            used_memory_peak: 0,
+            at_row_start: Snapshot::default(),
+            at_warmup: if warmup.0 == 0 {
+                Some(Snapshot::default())
+            } else {
+                None
+            },
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether a request arriving at `t` is counted in the summary.
+    #[inline]
+    pub fn counts(&self, t: SimTime) -> bool {
+        t >= self.warmup
+    }
+
+    /// Adds one to a counter in the row and, if `counted`, in the summary.
+    #[inline]
+    pub fn bump(&mut self, counted: bool, field: fn(&mut Counters) -> &mut u64) {
+        *field(&mut self.row) += 1;
+        if counted {
+            *field(&mut self.total) += 1;
+        }
+    }
+
+    /// Adds one to a counter of an event happening at `now` (database and cache events).
+    #[inline]
+    pub fn bump_at(&mut self, now: SimTime, field: fn(&mut Counters) -> &mut u64) {
+        let counted = self.counts(now);
+        self.bump(counted, field);
+    }
+
+    /// Records the latency of a request that ended.
+    #[inline]
+    pub fn record_latency(&mut self, counted: bool, latency: SimDuration) {
+        self.row_latency.record(latency);
+        if counted {
+            self.total_latency.record(latency);
+        }
+    }
+
+    /// Observes the database after a change at `now`.
+    #[inline]
+    pub fn observe_db(&mut self, now: SimTime, in_flight: u32, queue: u32) {
+        self.row_inflight_max = self.row_inflight_max.max(in_flight);
+        self.row_queue_max = self.row_queue_max.max(queue);
+        if now >= self.warmup {
+            self.inflight_peak = self.inflight_peak.max(in_flight);
+            self.queue_peak = self.queue_peak.max(queue);
+        }
+    }
+
+    /// Observes used memory after a write.
+    #[inline]
+    pub fn observe_memory(&mut self, used: u64) {
+        self.used_memory_peak = self.used_memory_peak.max(used);
+    }
+
+    /// The start of the current row.
+    #[inline]
+    pub fn row_start(&self) -> SimTime {
+        self.row_start
+    }
+
+    /// The end of the current row.
+    #[inline]
+    pub fn row_end(&self) -> SimTime {
+        self.row_start + self.interval
+    }
+
+    /// Whether the summary period has started and its baseline has been taken.
+    #[inline]
+    pub fn warmed_up(&self) -> bool {
+        self.at_warmup.is_some()
+    }
+
+    /// Takes the baseline of cumulative counters at the end of warmup.
+    pub fn mark_warmup(&mut self, at_warmup: Snapshot, in_flight: u32, queue: u32) {
+        self.at_warmup = Some(at_warmup);
+        self.inflight_peak = in_flight;
+        self.queue_peak = queue;
+    }
+
+    /// The end of warmup.
+    pub fn warmup_end(&self) -> SimTime {
+        self.warmup
+    }
+
+    /// Closes the current row with the state `now` at its end; starts the next.
+    ///
+    /// `in_flight` and `queue` are the database gauges carried into the next row.
+    pub fn close_row(&mut self, snap: Snapshot, in_flight: u32, queue: u32) {
+        let prev = self.at_row_start;
+        let width_ns = self.interval.0 as f64;
+        let row_latency = &self.row_latency;
+        let has_latency = !row_latency.histogram.is_empty();
+        let quantile = |q: f64| has_latency.then(|| row_latency.quantile_ms(q));
+        self.rows.push(TimeseriesRow {
+            t_s: self.row_start.as_secs_f64(),
+            requests: self.row.requests,
+            hits: self.row.hits,
+            misses: self.row.misses,
+            errors: self.row.errors,
+            timeouts: self.row.timeouts,
+            db_queries: self.row.db_queries,
+            duplicate_queries: self.row.duplicate_queries,
+            db_inflight_max: self.row_inflight_max as u64,
+            db_queue_max: self.row_queue_max as u64,
+            db_utilization: (snap.db_busy_ns - prev.db_busy_ns) as f64
+                / (width_ns * self.connections as f64),
+            latency_p50_ms: quantile(0.50),
+            latency_p99_ms: quantile(0.99),
+            latency_max_ms: has_latency.then(|| row_latency.max_ns as f64 / 1e6),
+            evicted_keys: snap.evicted_keys - prev.evicted_keys,
+            expired_keys: snap.expired_keys - prev.expired_keys,
+            used_memory: snap.used_memory,
+        });
+        self.row = Counters::default();
+        self.row_latency.reset();
+        self.row_start = self.row_end();
+        self.row_inflight_max = in_flight;
+        self.row_queue_max = queue;
+        self.at_row_start = snap;
+    }
+
+    /// Finishes the run at `end` and returns the summary and the time series.
+    pub fn finish(
+        self,
+        scenario: &str,
+        seed: u64,
+        end: SimTime,
+        snap: Snapshot,
+    ) -> (RunSummary, Vec<TimeseriesRow>) {
+        let base = self.at_warmup.unwrap_or(snap);
+        let t = &self.total;
+        let first_reads = t.hits + t.misses;
+        let measured_ns = end.since(self.warmup).0.max(1) as f64;
+        let interval_s = self.interval.as_secs_f64();
+        let db_queries_per_s_peak = self
+            .rows
+            .iter()
+            .filter(|r| r.t_s >= self.warmup.as_secs_f64())
+            .map(|r| r.db_queries as f64 / interval_s)
+            .fold(0.0, f64::max);
+        let summary = RunSummary {
+            scenario: scenario.to_string(),
+            seed,
+            requests: t.requests,
+            hits: t.hits,
+            misses: t.misses,
+            hit_ratio: if first_reads == 0 {
+                0.0
+            } else {
+                t.hits as f64 / first_reads as f64
+            },
+            served: t.served,
+            errors: t.errors,
+            timeouts: t.timeouts,
+            retries: t.retries,
+            oom_rejections: snap.oom_rejections - base.oom_rejections,
+            pool_timeouts: t.pool_timeouts,
+            db_queries: t.db_queries,
+            duplicate_queries: t.duplicate_queries,
+            db_queries_per_s_peak,
+            db_inflight_peak: self.inflight_peak as u64,
+            db_queue_peak: self.queue_peak as u64,
+            db_utilization: (snap.db_busy_ns - base.db_busy_ns) as f64
+                / (measured_ns * self.connections as f64),
+            evicted_keys: snap.evicted_keys - base.evicted_keys,
+            expired_keys: snap.expired_keys - base.expired_keys,
+            stale_served: 0,
+            used_memory_peak: self.used_memory_peak,
+            keyspace_hits: snap.keyspace_hits - base.keyspace_hits,
+            keyspace_misses: snap.keyspace_misses - base.keyspace_misses,
+            simulated_s: end.as_secs_f64(),
+            latency_ms: self.total_latency.summary(),
+        };
+        (summary, self.rows)
+    }
+}

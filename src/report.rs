@@ -1,0 +1,120 @@
+//! Output files of a run (SPEC §3): summary, time series, charts, resolved scenario.
+//!
+//! Every file is written under a temporary name and renamed into place, so an
+//! interrupted run never leaves a half-written file that looks complete.
+
+pub mod plot;
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::RunOutput;
+use crate::error::{Error, Result};
+use crate::metrics::{RunSummary, TimeseriesRow};
+use crate::scenario::RawScenario;
+
+/// File names of a run directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// Time series file name.
+pub const TIMESERIES_FILE: &str = "timeseries.csv";
+/// Resolved scenario file name.
+pub const SCENARIO_FILE: &str = "scenario.toml";
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .expect("output paths name a file")
+        .to_string_lossy();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::output(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
+}
+
+/// Writes the whole run directory `dir`; returns the files written.
+pub fn write_run(dir: &Path, raw: &RawScenario, output: &RunOutput) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
+        let path = dir.join(name);
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
+    put(TIMESERIES_FILE, timeseries_csv(&output.timeseries))?;
+    put(SCENARIO_FILE, resolved_toml(raw).into_bytes())?;
+    written.extend(plot::run_charts(dir, raw, &output.timeseries)?);
+    Ok(written)
+}
+
+/// The summary as pretty JSON with a trailing newline.
+pub fn summary_json(summary: &RunSummary) -> String {
+    let mut text = serde_json::to_string_pretty(summary).expect("a summary always serialises");
+    text.push('\n');
+    text
+}
+
+/// The time series as CSV with a header row.
+pub fn timeseries_csv(rows: &[TimeseriesRow]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).expect("rows serialise to memory");
+    }
+    writer.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// The resolved scenario (defaults and overrides applied) as TOML.
+pub fn resolved_toml(raw: &RawScenario) -> String {
+    format!(
+        "# Resolved scenario: every default and --set override applied.\n{}",
+        toml::to_string_pretty(raw).expect("a raw scenario always serialises")
+    )
+}
+
+/// Reads a run directory's time series back (for `stampede plot`).
+pub fn read_timeseries(dir: &Path) -> Result<Vec<TimeseriesRow>> {
+    let path = dir.join(TIMESERIES_FILE);
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| {
+        Error::BadInput(format!(
+            "cannot read {}: {e}; give a directory written by `stampede run`",
+            path.display()
+        ))
+    })?;
+    reader
+        .deserialize()
+        .collect::<std::result::Result<Vec<TimeseriesRow>, _>>()
+        .map_err(|e| Error::BadInput(format!("{}: {e}", path.display())))
+}
+
+/// Renders the one-screen human summary printed after a run.
+pub fn human_summary(s: &RunSummary, connections: u64) -> String {
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    format!(
+        "  requests   {req} ({served} served, {errors} errors, {timeouts} timeouts, {retries} retries)\n\
+         \x20 cache      hit ratio {hr:.4}   expired {exp}   evicted {ev}   used memory peak {mem:.1} MiB\n\
+         \x20 latency    mean {mean:.2} ms   p50 {p50:.2}   p99 {p99:.2}   p99.9 {p999:.2}   max {max:.2}\n\
+         \x20 database   {q} queries ({dup} duplicates)   peak {qps:.0} q/s   peak in flight {inf}/{connections}   \
+         peak queue {queue}   utilisation {util:.1}%   pool timeouts {pto}",
+        req = s.requests,
+        served = s.served,
+        errors = s.errors,
+        timeouts = s.timeouts,
+        retries = s.retries,
+        hr = s.hit_ratio,
+        exp = s.expired_keys,
+        ev = s.evicted_keys,
+        mem = mb(s.used_memory_peak),
+        mean = s.latency_ms.mean,
+        p50 = s.latency_ms.p50,
+        p99 = s.latency_ms.p99,
+        p999 = s.latency_ms.p999,
+        max = s.latency_ms.max,
+        q = s.db_queries,
+        dup = s.duplicate_queries,
+        qps = s.db_queries_per_s_peak,
+        inf = s.db_inflight_peak,
+        queue = s.db_queue_peak,
+        util = s.db_utilization * 100.0,
+        pto = s.pool_timeouts,
+    )
+}

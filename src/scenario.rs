@@ -1,0 +1,187 @@
+//! The validated scenario: every value typed, in range and in simulator units.
+//!
+//! A scenario is loaded in three steps: the TOML text is parsed into
+//! [`raw::RawScenario`] (unknown keys rejected, line numbers in errors),
+//! `--set` overrides are applied ([`overrides`]), then [`validate`] checks
+//! every value and builds a [`Scenario`] that cannot hold an invalid one.
+
+pub mod overrides;
+pub mod raw;
+pub mod validate;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::time::SimDuration;
+
+pub use raw::RawScenario;
+
+/// A fully validated scenario, ready to simulate.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name; also the default output directory.
+    pub name: String,
+    /// What the scenario shows.
+    pub description: String,
+    /// Simulated time during which requests arrive.
+    pub duration: SimDuration,
+    /// Requests arriving before this are left out of the summary.
+    pub warmup: SimDuration,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Width of one time-series row.
+    pub interval: SimDuration,
+    /// The clients.
+    pub clients: Clients,
+    /// The cache.
+    pub cache: Cache,
+    /// The database.
+    pub database: Database,
+    /// The stampede mitigation.
+    pub strategy: Strategy,
+}
+
+/// How requests arrive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arrival {
+    /// Open loop: Poisson arrivals that never wait for answers.
+    Poisson {
+        /// Mean requests per second.
+        rate_per_s: f64,
+    },
+    /// Closed loop: each user sends a request, waits for it, thinks, repeats.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Mean of the exponential think time.
+        think: SimDuration,
+    },
+}
+
+/// The clients: keys, popularity, arrivals, timeouts and retries.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// Number of distinct keys (ranks 1..=keys, rank 1 hottest).
+    pub keys: u32,
+    /// Zipf exponent (0 = uniform).
+    pub zipf: f64,
+    /// Arrival process.
+    pub arrival: Arrival,
+    /// Per-attempt client timeout; `None` waits forever.
+    pub timeout: Option<SimDuration>,
+    /// Retries after a failed attempt.
+    pub retries: u32,
+    /// Wait before each retry.
+    pub retry_backoff: SimDuration,
+    /// Application servers, requests spread round robin.
+    pub app_instances: u32,
+}
+
+/// The cache.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    /// Round trip of one command.
+    pub latency: SimDuration,
+    /// TTL of a SET; `None` = no expiry.
+    pub ttl: Option<SimDuration>,
+    /// Relative TTL jitter j in [0, 1): TTL × U(1 − j, 1 + j).
+    pub ttl_jitter: f64,
+    /// What the cache holds at time 0.
+    pub prewarm: Prewarm,
+}
+
+/// The cache's contents at time 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prewarm {
+    /// Empty: the run starts with a cold-start stampede.
+    None,
+    /// Every key was just SET (a warm-up job at deploy): their TTLs run out together.
+    Fresh,
+    /// Every key is stored with a remaining TTL uniform over its TTL, as in a
+    /// cache that has run for a long time: no cold start, no synchronised expiry.
+    Steady,
+}
+
+/// A distribution of durations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Distribution {
+    /// Always the same.
+    Constant(SimDuration),
+    /// Exponential with this mean.
+    Exponential(SimDuration),
+    /// Lognormal: ln X ~ Normal(mu, sigma), with mu and sigma in ln-nanoseconds.
+    Lognormal {
+        /// Mean of ln X (X in nanoseconds).
+        mu: f64,
+        /// Standard deviation of ln X.
+        sigma: f64,
+    },
+}
+
+impl Distribution {
+    /// The mean of the distribution, in nanoseconds.
+    pub fn mean_ns(&self) -> f64 {
+        match *self {
+            Distribution::Constant(d) | Distribution::Exponential(d) => d.0 as f64,
+            Distribution::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+        }
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// Pool size: queries in flight at once.
+    pub connections: u32,
+    /// Longest wait for a connection; `None` waits forever.
+    pub pool_timeout: Option<SimDuration>,
+    /// Query service time.
+    pub query_time: Distribution,
+    /// Processor sharing: with n > cores queries running, each progresses at cores / n.
+    pub cores: Option<u32>,
+}
+
+/// The stampede mitigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Plain cache-aside: every concurrent miss queries the database.
+    None,
+}
+
+/// Reads, overrides and validates a scenario file.
+///
+/// `sets` are `PATH=VALUE` overrides (dotted paths into the file). Returns the
+/// validated scenario and its resolved raw form (defaults filled in, overrides
+/// applied), which is what `scenario.toml` records.
+pub fn load(path: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::BadInput(format!(
+            "cannot read scenario file {}: {e}; give the path of a TOML scenario such as scenarios/healthy.toml",
+            path.display()
+        ))
+    })?;
+    from_text(&text, path, sets)
+}
+
+/// Parses, overrides and validates scenario `text`; `origin` names it in errors.
+pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
+    let file = origin.display().to_string();
+    let parsed: RawScenario = toml::from_str(text).map_err(|e| {
+        Error::BadInput(format!(
+            "{file}: invalid scenario: {}",
+            e.to_string().trim_end()
+        ))
+    })?;
+    let (raw, overridden) = if sets.is_empty() {
+        (parsed, Vec::new())
+    } else {
+        overrides::apply(text, &file, sets)?
+    };
+    let source = validate::Source {
+        file: &file,
+        text,
+        overridden: &overridden,
+    };
+    let scenario = validate::validate(&raw, &source)?;
+    Ok((scenario, raw))
+}

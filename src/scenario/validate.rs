@@ -1,0 +1,376 @@
+//! Checks every value of a raw scenario and builds the typed [`Scenario`].
+//!
+//! Errors name the file, the line where the key is written (or the `--set`
+//! that gave it), the key's dotted path, what was found and what is allowed.
+
+use toml::de::DeTable;
+
+use super::raw::{RawDistribution, RawScenario};
+use super::{Arrival, Cache, Clients, Database, Distribution, Prewarm, Scenario, Strategy};
+use crate::error::{Error, Result};
+use crate::time::{SimDuration, parse_duration};
+
+/// Most keys a scenario may have: per-key state is kept for every key.
+pub const MAX_KEYS: u64 = 100_000_000;
+/// Most time-series rows a run may produce (duration / interval).
+pub const MAX_ROWS: u64 = 1_000_000;
+/// z-score of the 99th percentile of a standard normal.
+const Z99: f64 = 2.326_347_874_040_841;
+
+/// Where the scenario came from, to point errors at the right place.
+pub struct Source<'a> {
+    /// The file name as the user gave it.
+    pub file: &'a str,
+    /// The file's text, to find line numbers.
+    pub text: &'a str,
+    /// Dotted paths given by `--set`.
+    pub overridden: &'a [String],
+}
+
+impl Source<'_> {
+    /// A bad-input error about `key`, located in the file or on the command line.
+    pub fn error(&self, key: &str, problem: impl std::fmt::Display) -> Error {
+        let place = if self.overridden.iter().any(|p| p == key) {
+            format!("{} (from --set {key})", self.file)
+        } else {
+            match locate(self.text, key) {
+                Some((line, column)) => format!("{}:{line}:{column}", self.file),
+                None => self.file.to_string(),
+            }
+        };
+        Error::BadInput(format!("{place}: `{key}` {problem}"))
+    }
+
+    fn duration(&self, key: &str, text: &str) -> Result<SimDuration> {
+        parse_duration(text).map_err(|why| self.error(key, why))
+    }
+
+    fn positive_duration(&self, key: &str, text: &str) -> Result<SimDuration> {
+        let d = self.duration(key, text)?;
+        if d.0 == 0 {
+            return Err(self.error(key, format!("is `{text}`; it must be longer than zero")));
+        }
+        Ok(d)
+    }
+}
+
+/// Finds the 1-based line and column of dotted `key` in the TOML `text`.
+pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    let root = DeTable::parse(text).ok()?;
+    let mut parts = key.split('.');
+    let first = parts.next()?;
+    let mut span = None;
+    let mut table = Some(root.get_ref());
+    for part in std::iter::once(first).chain(parts) {
+        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == part)?;
+        span = Some(k.span());
+        table = v.get_ref().as_table();
+    }
+    let offset = span?.start;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some((line, column))
+}
+
+/// Validates `raw` into a [`Scenario`]; `source` locates errors.
+pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
+    let s = source;
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || raw.name.starts_with('.')
+    {
+        return Err(s.error(
+            "name",
+            format!(
+                "is {:?}; it names the output directory, so use letters, digits, '-', '_' or '.' (not first)",
+                raw.name
+            ),
+        ));
+    }
+    let duration = s.positive_duration("duration", &raw.duration)?;
+    let warmup = s.duration("warmup", &raw.warmup)?;
+    if warmup >= duration {
+        return Err(s.error(
+            "warmup",
+            format!(
+                "is {}, not shorter than duration {}; the summary would be empty",
+                raw.warmup, raw.duration
+            ),
+        ));
+    }
+    let interval = s.positive_duration("interval", &raw.interval)?;
+    if duration.0 / interval.0 > MAX_ROWS {
+        return Err(s.error(
+            "interval",
+            format!(
+                "gives more than {MAX_ROWS} time-series rows over {}; use a longer interval",
+                raw.duration
+            ),
+        ));
+    }
+    Ok(Scenario {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        duration,
+        warmup,
+        seed: raw.seed,
+        interval,
+        clients: clients(raw, s)?,
+        cache: cache(raw, s)?,
+        database: database(raw, s)?,
+        strategy: strategy(raw, s)?,
+    })
+}
+
+fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
+    let c = &raw.clients;
+    if c.keys == 0 || c.keys > MAX_KEYS {
+        return Err(s.error(
+            "clients.keys",
+            format!("is {}; it must be between 1 and {MAX_KEYS}", c.keys),
+        ));
+    }
+    if !(c.zipf.is_finite() && c.zipf >= 0.0) {
+        return Err(s.error(
+            "clients.zipf",
+            format!(
+                "is {}; the Zipf exponent must be >= 0 (0 = uniform popularity)",
+                c.zipf
+            ),
+        ));
+    }
+    let arrival = match c.arrival.as_str() {
+        "poisson" => {
+            if c.clients.is_some() || c.think.is_some() {
+                let key = if c.clients.is_some() {
+                    "clients.clients"
+                } else {
+                    "clients.think"
+                };
+                return Err(s.error(
+                    key,
+                    "applies only to arrival = \"closed\"; remove it or set arrival = \"closed\"",
+                ));
+            }
+            let rate = c.rate.ok_or_else(|| {
+                s.error("clients.rate", "is missing; arrival = \"poisson\" needs a rate in requests per second, e.g. rate = 20000")
+            })?;
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(s.error(
+                    "clients.rate",
+                    format!("is {rate}; it must be > 0 requests per second"),
+                ));
+            }
+            Arrival::Poisson { rate_per_s: rate }
+        }
+        "closed" => {
+            if c.rate.is_some() {
+                return Err(s.error("clients.rate", "applies only to arrival = \"poisson\"; a closed loop is set by clients and think"));
+            }
+            let users = c.clients.ok_or_else(|| {
+                s.error("clients.clients", "is missing; arrival = \"closed\" needs the number of users, e.g. clients = 500")
+            })?;
+            if users == 0 || users > u32::MAX as u64 {
+                return Err(s.error(
+                    "clients.clients",
+                    format!("is {users}; it must be between 1 and {}", u32::MAX),
+                ));
+            }
+            let think = match &c.think {
+                Some(t) => s.duration("clients.think", t)?,
+                None => return Err(s.error("clients.think", "is missing; arrival = \"closed\" needs a mean think time, e.g. think = \"100ms\"")),
+            };
+            Arrival::Closed {
+                users: users as u32,
+                think,
+            }
+        }
+        other => {
+            return Err(s.error(
+                "clients.arrival",
+                format!("is {other:?}; allowed: \"poisson\" (open loop) or \"closed\" (users wait for answers)"),
+            ));
+        }
+    };
+    let timeout = c
+        .timeout
+        .as_deref()
+        .map(|t| s.positive_duration("clients.timeout", t))
+        .transpose()?;
+    if c.retries > 100 {
+        return Err(s.error(
+            "clients.retries",
+            format!("is {}; at most 100 retries are allowed", c.retries),
+        ));
+    }
+    let retry_backoff = s.duration("clients.retry_backoff", &c.retry_backoff)?;
+    if c.app_instances == 0 || c.app_instances > u16::MAX as u32 {
+        return Err(s.error(
+            "clients.app_instances",
+            format!(
+                "is {}; it must be between 1 and {}",
+                c.app_instances,
+                u16::MAX
+            ),
+        ));
+    }
+    Ok(Clients {
+        keys: c.keys as u32,
+        zipf: c.zipf,
+        arrival,
+        timeout,
+        retries: c.retries,
+        retry_backoff,
+        app_instances: c.app_instances,
+    })
+}
+
+fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
+    let c = &raw.cache;
+    let latency = s.duration("cache.latency", &c.latency)?;
+    let ttl = c
+        .ttl
+        .as_deref()
+        .map(|t| s.positive_duration("cache.ttl", t))
+        .transpose()?;
+    if !(0.0..1.0).contains(&c.ttl_jitter) {
+        return Err(s.error(
+            "cache.ttl_jitter",
+            format!(
+                "is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)",
+                c.ttl_jitter
+            ),
+        ));
+    }
+    let prewarm = match c.prewarm.as_str() {
+        "none" => Prewarm::None,
+        "fresh" => Prewarm::Fresh,
+        "steady" => Prewarm::Steady,
+        other => {
+            return Err(s.error(
+                "cache.prewarm",
+                format!(
+                    "is {other:?}; allowed: \"none\" (start cold), \"fresh\" (every key just SET at time 0), \"steady\" (random remaining TTLs)"
+                ),
+            ));
+        }
+    };
+    Ok(Cache {
+        latency,
+        ttl,
+        ttl_jitter: c.ttl_jitter,
+        prewarm,
+    })
+}
+
+fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
+    let d = &raw.database;
+    if d.connections == 0 || d.connections > 1_000_000 {
+        return Err(s.error(
+            "database.connections",
+            format!(
+                "is {}; the pool must have between 1 and 1000000 connections",
+                d.connections
+            ),
+        ));
+    }
+    let pool_timeout = d
+        .pool_timeout
+        .as_deref()
+        .map(|t| s.positive_duration("database.pool_timeout", t))
+        .transpose()?;
+    let cores = match d.cores {
+        Some(0) => {
+            return Err(s.error(
+                "database.cores",
+                "is 0; it must be at least 1 (or absent: no CPU limit)",
+            ));
+        }
+        Some(c) if c > u32::MAX as u64 => {
+            return Err(s.error("database.cores", format!("is {c}; too large")));
+        }
+        other => other.map(|c| c as u32),
+    };
+    Ok(Database {
+        connections: d.connections as u32,
+        pool_timeout,
+        query_time: distribution(&d.query_time, "database.query_time", s)?,
+        cores,
+    })
+}
+
+/// Validates a duration distribution written at `key`.
+pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Distribution> {
+    Ok(match raw {
+        RawDistribution::Constant { value } => {
+            Distribution::Constant(s.duration(&format!("{key}.value"), value)?)
+        }
+        RawDistribution::Exponential { mean } => {
+            Distribution::Exponential(s.positive_duration(&format!("{key}.mean"), mean)?)
+        }
+        RawDistribution::Lognormal { median, p99 } => {
+            let median_ns = s.positive_duration(&format!("{key}.median"), median)?.0 as f64;
+            let p99_ns = s.duration(&format!("{key}.p99"), p99)?.0 as f64;
+            if p99_ns <= median_ns {
+                return Err(s.error(
+                    &format!("{key}.p99"),
+                    format!("is {p99}, not above the median {median}; a lognormal's p99 exceeds its median"),
+                ));
+            }
+            Distribution::Lognormal {
+                mu: median_ns.ln(),
+                sigma: (p99_ns / median_ns).ln() / Z99,
+            }
+        }
+    })
+}
+
+fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
+    match raw.strategy.kind.as_str() {
+        "none" => Ok(Strategy::None),
+        other => Err(s.error(
+            "strategy.kind",
+            format!("is {other:?}; allowed: \"none\" (plain cache-aside)"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_keys() {
+        let text = "name = \"x\"\n\n[clients]\nkeys = 5\nrate = -1\n";
+        assert_eq!(locate(text, "clients.rate"), Some((5, 1)));
+        assert_eq!(locate(text, "name"), Some((1, 1)));
+        assert_eq!(locate(text, "cache.ttl"), None);
+    }
+
+    #[test]
+    fn lognormal_matches_median_and_p99() {
+        let source = Source {
+            file: "t",
+            text: "",
+            overridden: &[],
+        };
+        let d = distribution(
+            &RawDistribution::Lognormal {
+                median: "20ms".into(),
+                p99: "120ms".into(),
+            },
+            "q",
+            &source,
+        )
+        .unwrap();
+        let Distribution::Lognormal { mu, sigma } = d else {
+            panic!("lognormal expected")
+        };
+        assert!((mu.exp() - 20e6).abs() < 1.0);
+        assert!(((mu + Z99 * sigma).exp() - 120e6).abs() < 10.0);
+    }
+}
