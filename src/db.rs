@@ -45,7 +45,7 @@ pub struct Database<T> {
     running: BinaryHeap<Reverse<Job<T>>>,
     vclock: u64,
     last_advance: SimTime,
-    waiting: VecDeque<T>,
+    waiting: VecDeque<(T, SimTime)>,
     waiting_live: u32,
     busy_ns: u128,
     busy_since: SimTime,
@@ -91,7 +91,7 @@ impl<T: Copy + Ord> Database<T> {
             self.start(now, owner, seq);
             Admission::Started
         } else {
-            self.waiting.push_back(owner);
+            self.waiting.push_back((owner, now));
             self.waiting_live += 1;
             Admission::Queued
         }
@@ -113,11 +113,15 @@ impl<T: Copy + Ord> Database<T> {
     #[inline]
     pub fn next_completion(&self) -> Option<EventKey> {
         let Reverse(job) = self.running.peek()?;
+        let remaining = job.vfinish - self.vclock.min(job.vfinish);
         let n = self.running.len() as u128;
         let eff = self.effective_cores(n);
-        let remaining = (job.vfinish - self.vclock.min(job.vfinish)) as u128;
-        let dt = (remaining * n).div_ceil(eff);
-        Some((SimTime(self.last_advance.0 + dt as u64), job.seq))
+        let dt = if eff == n {
+            remaining // full speed: virtual time is real time
+        } else {
+            (remaining as u128 * n).div_ceil(eff) as u64
+        };
+        Some((SimTime(self.last_advance.0 + dt), job.seq))
     }
 
     /// Completes the earliest running query at `now` and returns its owner.
@@ -131,9 +135,9 @@ impl<T: Copy + Ord> Database<T> {
         job.owner
     }
 
-    /// Takes the oldest waiting query off the queue (it may have been abandoned:
-    /// the caller checks and, if so, calls again).
-    pub fn pop_waiting(&mut self) -> Option<T> {
+    /// Takes the oldest waiting query off the queue with the time it was queued
+    /// (it may have been abandoned: the caller checks and, if so, calls again).
+    pub fn pop_waiting(&mut self) -> Option<(T, SimTime)> {
         self.waiting.pop_front()
     }
 
@@ -170,10 +174,15 @@ impl<T: Copy + Ord> Database<T> {
         self.busy_ns = self.busy_ns_at(now);
         self.busy_since = now;
         let n = self.running.len() as u128;
-        let dt = now.since(self.last_advance).0 as u128;
-        if let Some(progress) = (dt * self.effective_cores(n)).checked_div(n) {
-            self.vclock += progress as u64;
-        }
+        let dt = now.since(self.last_advance).0;
+        let eff = self.effective_cores(n);
+        self.vclock += if n == 0 {
+            0 // idle: nothing runs, nothing progresses
+        } else if eff == n {
+            dt // full speed
+        } else {
+            (dt as u128 * eff / n) as u64
+        };
         self.last_advance = now;
     }
 }
@@ -215,7 +224,7 @@ mod tests {
         let (t, _) = d.next_completion().unwrap();
         assert_eq!(t, SimTime(10_000_000));
         assert_eq!(d.finish(t), 1);
-        assert_eq!(d.pop_waiting(), Some(3));
+        assert_eq!(d.pop_waiting(), Some((3, SimTime(0))));
     }
 
     #[test]

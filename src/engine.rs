@@ -391,7 +391,10 @@ impl Engine {
         }
         let seq = self.next_seq();
         let phase = match self.db.submit(self.now, r, seq) {
-            Admission::Started => Phase::DbRunning,
+            Admission::Started => {
+                self.metrics.record_db_wait(self.now, SimDuration::ZERO);
+                Phase::DbRunning
+            }
             Admission::Queued => {
                 if let Some(wait) = self.pool_timeout {
                     let seq = self.next_seq();
@@ -415,9 +418,11 @@ impl Engine {
 
     /// Hands a freed connection to the oldest live waiter.
     fn admit_waiter(&mut self) {
-        while let Some(w) = self.db.pop_waiting() {
+        while let Some((w, queued_at)) = self.db.pop_waiting() {
             if self.requests.is_live(w) && self.requests.get(w).phase == Phase::DbQueued {
                 self.db.waiter_admitted();
+                self.metrics
+                    .record_db_wait(self.now, self.now.since(queued_at));
                 let seq = self.next_seq();
                 self.db.start(self.now, w, seq);
                 self.requests.get_mut(w).phase = Phase::DbRunning;
@@ -492,10 +497,13 @@ impl Engine {
         let req = *req;
         if req.attempt < self.retries {
             self.metrics.bump(req.counted, |c| &mut c.retries);
+            // The request's first cache read belongs to its first attempt,
+            // whose GET is answered even after the client gave up on it.
             let retry = self.requests.insert(Request {
                 attempt: req.attempt + 1,
                 phase: Phase::RetryWait,
                 client_waiting: true,
+                first_read_pending: false,
                 ..req
             });
             let seq = self.next_seq();

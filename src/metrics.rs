@@ -98,6 +98,8 @@ pub struct RunSummary {
     pub db_queue_peak: u64,
     /// Mean share of connections busy.
     pub db_utilization: f64,
+    /// Mean wait for a connection of the queries started, ms (0 when none waited).
+    pub db_wait_ms_mean: f64,
     /// Keys evicted to fit maxmemory.
     pub evicted_keys: u64,
     /// Keys deleted because their TTL passed.
@@ -244,6 +246,8 @@ pub struct Metrics {
     inflight_peak: u32,
     queue_peak: u32,
     used_memory_peak: u64,
+    db_started: u64,
+    db_wait_ns: u128,
     at_row_start: Snapshot,
     at_warmup: Option<Snapshot>,
     rows: Vec<TimeseriesRow>,
@@ -266,6 +270,8 @@ impl Metrics {
             inflight_peak: 0,
             queue_peak: 0,
             used_memory_peak: 0,
+            db_started: 0,
+            db_wait_ns: 0,
             at_row_start: Snapshot::default(),
             at_warmup: if warmup.0 == 0 {
                 Some(Snapshot::default())
@@ -315,6 +321,15 @@ impl Metrics {
         if now >= self.warmup {
             self.inflight_peak = self.inflight_peak.max(in_flight);
             self.queue_peak = self.queue_peak.max(queue);
+        }
+    }
+
+    /// Records how long a query starting at `now` waited for its connection.
+    #[inline]
+    pub fn record_db_wait(&mut self, now: SimTime, wait: SimDuration) {
+        if self.counts(now) {
+            self.db_started += 1;
+            self.db_wait_ns += wait.0 as u128;
         }
     }
 
@@ -434,8 +449,14 @@ impl Metrics {
             db_queue_peak: self.queue_peak as u64,
             db_utilization: (snap.db_busy_ns - base.db_busy_ns) as f64
                 / (measured_ns * self.connections as f64),
+            db_wait_ms_mean: if self.db_started == 0 {
+                0.0
+            } else {
+                self.db_wait_ns as f64 / self.db_started as f64 / 1e6
+            },
             evicted_keys: snap.evicted_keys - base.evicted_keys,
             expired_keys: snap.expired_keys - base.expired_keys,
+            // Plain cache-aside never answers with a stale value.
             stale_served: 0,
             used_memory_peak: self.used_memory_peak,
             keyspace_hits: snap.keyspace_hits - base.keyspace_hits,

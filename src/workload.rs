@@ -3,33 +3,69 @@
 //! Keys are numbered 0..keys by popularity rank minus one (key 0 is rank 1,
 //! the hottest). Popularity is Zipf with exponent s: P(rank i) ∝ i^(−s).
 
-use rand_distr::{Distribution as _, Exp1, Zipf};
+use rand_distr::{Distribution as _, Exp1};
 
 use crate::rng::Stream;
 use crate::time::{NANOS_PER_SEC, SimDuration};
 
-/// Draws keys by Zipf popularity (rejection-inversion, O(1) per draw, no table).
+/// Draws keys by Zipf popularity in O(1) with Walker's alias method.
+///
+/// The table is built once from the exact probabilities (Vose's stable
+/// construction, O(keys)); each draw takes one 64-bit random number: the high
+/// half picks a column (Lemire's multiply-shift, no division), the low half
+/// decides between the column's key and its alias. No `pow`, `exp` or
+/// rejection loop in the hot path.
 #[derive(Clone, Debug)]
 pub struct KeySampler {
-    zipf: Zipf<f64>,
-    keys: u32,
+    /// Per column: (threshold scaled to 2^32, alias key).
+    columns: Vec<(u32, u32)>,
 }
 
 impl KeySampler {
     /// A sampler over `keys` keys with Zipf exponent `s` (0 = uniform).
     pub fn new(keys: u32, s: f64) -> Self {
-        KeySampler {
-            zipf: Zipf::new(keys as f64, s).expect("validated: keys >= 1 and s >= 0"),
-            keys,
+        let n = keys as usize;
+        let mut scaled: Vec<f64> = zipf_probabilities(keys, s)
+            .into_iter()
+            .map(|p| p * n as f64)
+            .collect();
+        let mut columns = vec![(u32::MAX, 0u32); n];
+        let (mut small, mut large): (Vec<u32>, Vec<u32>) =
+            (0..keys).partition(|&i| scaled[i as usize] < 1.0);
+        while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
+            small.pop();
+            columns[l as usize] = (threshold(scaled[l as usize]), g);
+            scaled[g as usize] -= 1.0 - scaled[l as usize];
+            if scaled[g as usize] < 1.0 {
+                large.pop();
+                small.push(g);
+            }
         }
+        // Leftovers are 1 up to rounding: they always keep their own key.
+        for i in small.into_iter().chain(large) {
+            columns[i as usize] = (u32::MAX, i);
+        }
+        KeySampler { columns }
     }
 
     /// The next key, 0-based (0 is the hottest).
     #[inline]
     pub fn sample(&self, rng: &mut Stream) -> u32 {
-        let rank = self.zipf.sample(rng) as u32;
-        rank.clamp(1, self.keys) - 1
+        use rand::Rng;
+        let r = rng.next_u64();
+        let column = ((r >> 32) * self.columns.len() as u64) >> 32;
+        let (keep_below, alias) = self.columns[column as usize];
+        if (r as u32) < keep_below {
+            column as u32
+        } else {
+            alias
+        }
     }
+}
+
+/// A probability in [0, 1] as a 32-bit threshold (u32::MAX means "always").
+fn threshold(p: f64) -> u32 {
+    (p * 4_294_967_296.0).min(u32::MAX as f64) as u32
 }
 
 /// The probability of each key under Zipf(s) over `keys` keys, hottest first.
@@ -45,7 +81,7 @@ pub fn zipf_probabilities(keys: u32, s: f64) -> Vec<f64> {
 #[inline]
 pub fn exponential(rng: &mut Stream, mean_ns: f64) -> SimDuration {
     let x: f64 = Exp1.sample(rng);
-    SimDuration((x * mean_ns).round() as u64)
+    SimDuration((x * mean_ns + 0.5) as u64)
 }
 
 /// Mean gap between Poisson arrivals at `rate_per_s`, in nanoseconds.
@@ -73,6 +109,24 @@ mod tests {
         for (i, (&c, &pi)) in counts.iter().zip(&p).enumerate() {
             let f = c as f64 / n as f64;
             assert!((f - pi).abs() < 0.005, "key {i}: frequency {f} vs p {pi}");
+        }
+    }
+
+    #[test]
+    fn alias_table_encodes_exact_probabilities() {
+        // P(key i) = (keep_i + Σ over columns aliasing to i of (1 − keep_j)) / n.
+        for (keys, s) in [(1, 1.0), (7, 0.0), (1000, 0.8), (1000, 1.3)] {
+            let sampler = KeySampler::new(keys, s);
+            let n = keys as f64;
+            let mut implied = vec![0.0; keys as usize];
+            for (column, &(keep, alias)) in sampler.columns.iter().enumerate() {
+                let keep = if keep == u32::MAX { 1.0 } else { keep as f64 / 4_294_967_296.0 };
+                implied[column] += keep / n;
+                implied[alias as usize] += (1.0 - keep) / n;
+            }
+            for (i, (a, b)) in implied.iter().zip(zipf_probabilities(keys, s)).enumerate() {
+                assert!((a - b).abs() < 1e-9, "keys {keys} s {s} key {i}: {a} vs {b}");
+            }
         }
     }
 

@@ -1,0 +1,168 @@
+//! Every class of bad input (SPEC §4): exit 2, a message naming the key, no panic, no output.
+
+use std::fs;
+
+use crate::common::stampede;
+
+const GOOD: &str = r#"name = "ok"
+duration = "5s"
+
+[clients]
+keys = 100
+rate = 1000
+
+[cache]
+ttl = "1s"
+
+[database]
+connections = 8
+"#;
+
+/// Runs `stampede run` on `text` with `extra` arguments and checks the failure.
+fn rejects(text: &str, extra: &[&str], must_mention: &[&str]) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = tmp.path().join("bad.toml");
+    fs::write(&file, text).unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = stampede(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit code for {extra:?}; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    for word in must_mention {
+        assert!(
+            stderr.contains(word),
+            "message should mention {word:?}: {stderr}"
+        );
+    }
+    assert!(!out_dir.exists(), "no output directory on bad input");
+}
+
+fn replace(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from));
+    GOOD.replacen(from, to, 1)
+}
+
+#[test]
+fn impossible_values_are_rejected_with_the_key_and_line() {
+    rejects(
+        &replace("rate = 1000", "rate = -5"),
+        &[],
+        &["clients.rate", "bad.toml:6"],
+    );
+    rejects(
+        &replace("rate = 1000", "rate = 0"),
+        &[],
+        &["clients.rate", "> 0"],
+    );
+    rejects(
+        &replace("rate = 1000", "rate = 1000\nzipf = -0.5"),
+        &[],
+        &["clients.zipf", ">= 0"],
+    );
+    rejects(
+        &replace("ttl = \"1s\"", "ttl = \"1s\"\nttl_jitter = 1.0"),
+        &[],
+        &["cache.ttl_jitter", "[0, 1)"],
+    );
+    rejects(
+        &replace("ttl = \"1s\"", "ttl = \"1s\"\nttl_jitter = -0.1"),
+        &[],
+        &["cache.ttl_jitter"],
+    );
+    rejects(
+        &replace("connections = 8", "connections = 0"),
+        &[],
+        &["database.connections"],
+    );
+    rejects(
+        &replace("duration = \"5s\"", "duration = \"0s\""),
+        &[],
+        &["duration", "longer than zero"],
+    );
+    rejects(
+        &replace("duration = \"5s\"", "duration = \"5 parsecs\""),
+        &[],
+        &["duration", "unit"],
+    );
+    rejects(&replace("keys = 100", "keys = 0"), &[], &["clients.keys"]);
+    rejects(
+        &replace("duration = \"5s\"", "duration = \"5s\"\nwarmup = \"9s\""),
+        &[],
+        &["warmup"],
+    );
+}
+
+#[test]
+fn unknown_keys_and_names_are_rejected() {
+    rejects(
+        &replace("rate = 1000", "rate = 1000\nrat = 5"),
+        &[],
+        &["rat", "line 7"],
+    );
+    rejects(
+        &replace("name = \"ok\"", "name = \"ok\"\ncolour = \"blue\""),
+        &[],
+        &["colour"],
+    );
+    rejects(
+        &format!("{GOOD}\n[strategy]\nkind = \"lok\"\n"),
+        &[],
+        &["strategy.kind", "\"none\""],
+    );
+    rejects(
+        &replace("[cache]", "[cache]\nprewarm = \"hot\""),
+        &[],
+        &["cache.prewarm", "steady"],
+    );
+    rejects(
+        &replace("rate = 1000", "rate = 1000\narrival = \"burst\""),
+        &[],
+        &["clients.arrival", "closed"],
+    );
+    rejects(
+        &replace(
+            "connections = 8",
+            "connections = 8\nquery_time = { dist = \"pareto\", mean = \"1ms\" }",
+        ),
+        &[],
+        &["pareto", "constant"],
+    );
+    rejects("name = \"x\"\nduration = [", &[], &["bad.toml", "line 2"]);
+    rejects(&replace("keys = 100\n", ""), &[], &["keys"]);
+}
+
+#[test]
+fn bad_flags_are_rejected() {
+    rejects(GOOD, &["--set", "clients.rat=5"], &["rat", "--set"]);
+    rejects(
+        GOOD,
+        &["--set", "clients.rate=-1"],
+        &["clients.rate", "--set"],
+    );
+    rejects(GOOD, &["--set", "clients.rate=fast"], &["rate"]);
+    rejects(GOOD, &["--set", "clients.rate"], &["PATH=VALUE"]);
+    rejects(GOOD, &["--set", "cache.ttl.x=1"], &["cache.ttl"]);
+    rejects(GOOD, &["--seed", "minus-one"], &["--seed"]);
+    rejects(GOOD, &["--bogus"], &["--bogus"]);
+}
+
+#[test]
+fn missing_files_and_directories_are_bad_input() {
+    let out = stampede(&["run", "scenarios/no-such-file.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.toml"));
+    let out = stampede(&["plot", "/nonexistent/run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a run directory"));
+}

@@ -1,0 +1,16 @@
+//! stampede's integration tests: one binary, one module per concern.
+//!
+//! - `analytic`: the model against closed-form results (TTL-cache hit ratio,
+//!   Erlang C, the interactive response-time law).
+//! - `invariants`: properties that hold for any scenario (conservation of
+//!   requests, timeouts bound latency), over random scenarios.
+//! - `determinism`: same seed, same bytes; different seed, different results.
+//! - `bad_input`: every class of bad input exits 2 with a message naming the key.
+//! - `cli`: the binary end to end on bundled scenarios, checking SPEC §3 outputs.
+
+mod analytic;
+mod bad_input;
+mod cli;
+mod common;
+mod determinism;
+mod invariants;
