@@ -27,7 +27,7 @@ use crate::metrics::{Counters, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::{Arrival, Prewarm, Scenario};
 use crate::time::{SimDuration, SimTime};
-use crate::workload::{KeySampler, exponential, mean_gap_ns};
+use crate::workload::{KeySampler, exponential, mean_gap_ns, zipf_probabilities};
 use queue::{EventKey, Lane, TimerHeap};
 use requests::{NO_USER, Phase, ReqRef, Request, Requests};
 
@@ -48,6 +48,19 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunOutput {
     let mut engine = Engine::new(scenario, seed);
     engine.run_to_end();
     engine.finish(scenario, seed)
+}
+
+/// Requests per second for each key: the arrival rate times its Zipf share
+/// (closed loop: users / mean think time, an upper bound on their rate).
+fn key_request_rates(sc: &Scenario) -> Vec<f64> {
+    let rate = match sc.clients.arrival {
+        Arrival::Poisson { rate_per_s } => rate_per_s,
+        Arrival::Closed { users, think } => users as f64 / think.as_secs_f64().max(1e-9),
+    };
+    zipf_probabilities(sc.clients.keys, sc.clients.zipf)
+        .into_iter()
+        .map(|p| p * rate)
+        .collect()
 }
 
 /// The source of the next event.
@@ -135,7 +148,7 @@ impl Engine {
             thinking: TimerHeap::default(),
             metrics: Metrics::new(sc.warmup, sc.interval, sc.database.connections),
         };
-        engine.prewarm(sc.cache.prewarm);
+        engine.prewarm(sc.cache.prewarm, sc);
         match engine.arrival {
             Arrival::Poisson { .. } => engine.schedule_arrival(),
             Arrival::Closed { users, .. } => {
@@ -148,17 +161,31 @@ impl Engine {
     }
 
     /// Fills the cache at time 0 as the scenario asks.
-    fn prewarm(&mut self, prewarm: Prewarm) {
-        if prewarm == Prewarm::None {
-            return;
-        }
+    fn prewarm(&mut self, prewarm: Prewarm, sc: &Scenario) {
+        let key_rates = match prewarm {
+            Prewarm::None => return,
+            Prewarm::Fresh => None,
+            Prewarm::Steady => Some(key_request_rates(sc)),
+        };
         for key in 0..self.keys_total {
-            let mut ttl = self.draw_ttl();
-            if prewarm == Prewarm::Steady {
-                let u = unit_f64(&mut self.ttl_rng);
-                ttl = ttl.map(|t| SimDuration((t.0 as f64 * u).round() as u64 + 1));
+            let Some(rates) = &key_rates else {
+                let ttl = self.draw_ttl();
+                self.cache.set(key, SimTime::ZERO, ttl);
+                continue;
+            };
+            // The stationary TTL cache under Poisson requests at rate r: the key
+            // is stored with probability rT/(1 + rT), with a remaining TTL
+            // uniform over its TTL (renewal theory, as in the analytic tests).
+            let Some(ttl) = self.draw_ttl() else {
+                self.cache.set(key, SimTime::ZERO, None);
+                continue;
+            };
+            let x = rates[key as usize] * ttl.as_secs_f64();
+            if unit_f64(&mut self.ttl_rng) < x / (1.0 + x) {
+                let remaining = (ttl.0 as f64 * unit_f64(&mut self.ttl_rng)) as u64 + 1;
+                self.cache
+                    .set(key, SimTime::ZERO, Some(SimDuration(remaining)));
             }
-            self.cache.set(key, SimTime::ZERO, ttl);
         }
         self.metrics.observe_memory(self.cache.used_memory());
     }

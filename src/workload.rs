@@ -120,12 +120,19 @@ mod tests {
             let n = keys as f64;
             let mut implied = vec![0.0; keys as usize];
             for (column, &(keep, alias)) in sampler.columns.iter().enumerate() {
-                let keep = if keep == u32::MAX { 1.0 } else { keep as f64 / 4_294_967_296.0 };
+                let keep = if keep == u32::MAX {
+                    1.0
+                } else {
+                    keep as f64 / 4_294_967_296.0
+                };
                 implied[column] += keep / n;
                 implied[alias as usize] += (1.0 - keep) / n;
             }
             for (i, (a, b)) in implied.iter().zip(zipf_probabilities(keys, s)).enumerate() {
-                assert!((a - b).abs() < 1e-9, "keys {keys} s {s} key {i}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < 1e-9,
+                    "keys {keys} s {s} key {i}: {a} vs {b}"
+                );
             }
         }
     }

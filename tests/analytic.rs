@@ -143,3 +143,30 @@ query_time = { dist = "exponential", mean = "5ms" }
         "throughput {throughput:.1}/s vs N/(Z+R) = {predicted:.1}/s"
     );
 }
+
+#[test]
+fn steady_prewarm_starts_in_the_stationary_state() {
+    // With prewarm = "steady" the cache starts in the TTL cache's stationary
+    // state, so even the first 5 s, with no warmup, match the formula; a cold
+    // start over the same 5 s is far below it (0.91 against 0.958).
+    let expected = ttl_cache_hit_ratio(2000, 1.0, 4000.0, 10.0);
+    let base = [
+        "clients.zipf=1.0",
+        "cache.ttl=10s",
+        "duration=5s",
+        "warmup=0s",
+    ];
+    let steady = run(TTL_CACHE, &[&base[..], &["cache.prewarm=steady"]].concat()).summary;
+    let cold = run(TTL_CACHE, &base).summary;
+    // 20k requests: standard error about 0.0015; 0.005 is over 3 of them.
+    assert!(
+        (steady.hit_ratio - expected).abs() < 0.005,
+        "steady start {:.4} vs formula {expected:.4}",
+        steady.hit_ratio
+    );
+    assert!(
+        cold.hit_ratio < expected - 0.02,
+        "cold start {:.4}",
+        cold.hit_ratio
+    );
+}
