@@ -71,7 +71,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     let started = Instant::now();
     let output = crate::engine::run(&scenario, scenario.seed);
     let wall_s = started.elapsed().as_secs_f64();
-    let written = report::write_run(&dir, &raw, &output)?;
+    let written = report::write_run(&dir, &scenario, &raw, &output)?;
     let s = &output.summary;
     let simulated: u64 = output.timeseries.iter().map(|r| r.requests).sum();
     let names: Vec<String> = written
@@ -102,9 +102,10 @@ fn plot(dir: &Path) -> Result<i32> {
             report::SCENARIO_FILE
         )));
     }
-    let (_, raw) = scenario::load(&scenario_path, &[])?;
-    let rows = report::read_timeseries(dir)?;
-    let written = report::plot::run_charts(dir, &raw, &rows)?;
+    let (scenario, _) = scenario::load(&scenario_path, &[])?;
+    let rows = report::read_csv(dir, report::TIMESERIES_FILE)?;
+    let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
+    let written = report::plot::run_charts(dir, &scenario, &rows, &class_rows)?;
     for path in written {
         say(&format!("wrote {}", path.display()));
     }

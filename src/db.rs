@@ -45,17 +45,18 @@ pub struct Database<T> {
     running: BinaryHeap<Reverse<Job<T>>>,
     vclock: u64,
     last_advance: SimTime,
-    waiting: VecDeque<(T, SimTime)>,
+    waiting: VecDeque<(T, u8, SimTime)>,
     waiting_live: u32,
     busy_ns: u128,
     busy_since: SimTime,
-    query_time: Distribution,
+    query_times: Vec<Distribution>,
     rng: Stream,
 }
 
 impl<T: Copy + Ord> Database<T> {
-    /// An idle database as the scenario describes it; service times come from `rng`.
-    pub fn new(config: &scenario::Database, rng: Stream) -> Self {
+    /// An idle database as the scenario describes it. A query of key class c
+    /// takes a service time drawn from `query_times[c]` with `rng`.
+    pub fn new(config: &scenario::Database, query_times: Vec<Distribution>, rng: Stream) -> Self {
         Database {
             connections: config.connections,
             cores: config.cores,
@@ -66,7 +67,7 @@ impl<T: Copy + Ord> Database<T> {
             waiting_live: 0,
             busy_ns: 0,
             busy_since: SimTime::ZERO,
-            query_time: config.query_time,
+            query_times,
             rng,
         }
     }
@@ -83,25 +84,24 @@ impl<T: Copy + Ord> Database<T> {
         self.waiting_live
     }
 
-    /// Submits a query at `now`: it starts if a connection is free, else waits.
-    ///
-    /// `seq` orders its completion among simultaneous events.
-    pub fn submit(&mut self, now: SimTime, owner: T, seq: u64) -> Admission {
+    /// Submits a query of key class `class` at `now`: it starts if a connection
+    /// is free, else waits. `seq` orders its completion among simultaneous events.
+    pub fn submit(&mut self, now: SimTime, owner: T, class: u8, seq: u64) -> Admission {
         if self.in_flight() < self.connections {
-            self.start(now, owner, seq);
+            self.start(now, owner, class, seq);
             Admission::Started
         } else {
-            self.waiting.push_back((owner, now));
+            self.waiting.push_back((owner, class, now));
             self.waiting_live += 1;
             Admission::Queued
         }
     }
 
     /// Starts a query on a free connection, drawing its service time.
-    pub fn start(&mut self, now: SimTime, owner: T, seq: u64) {
+    pub fn start(&mut self, now: SimTime, owner: T, class: u8, seq: u64) {
         debug_assert!(self.in_flight() < self.connections);
         self.advance(now);
-        let work = sample(&self.query_time, &mut self.rng).0.max(1);
+        let work = sample(&self.query_times[class as usize], &mut self.rng).0.max(1);
         self.running.push(Reverse(Job {
             vfinish: self.vclock + work,
             seq,
@@ -135,9 +135,9 @@ impl<T: Copy + Ord> Database<T> {
         job.owner
     }
 
-    /// Takes the oldest waiting query off the queue with the time it was queued
-    /// (it may have been abandoned: the caller checks and, if so, calls again).
-    pub fn pop_waiting(&mut self) -> Option<(T, SimTime)> {
+    /// Takes the oldest waiting query off the queue with its class and the time
+    /// it was queued (it may have been abandoned: the caller checks and, if so, calls again).
+    pub fn pop_waiting(&mut self) -> Option<(T, u8, SimTime)> {
         self.waiting.pop_front()
     }
 
@@ -208,23 +208,23 @@ mod tests {
         let config = scenario::Database {
             connections,
             pool_timeout: None,
-            query_time: Distribution::Constant(SimDuration::from_millis(ms)),
             cores,
         };
-        Database::new(&config, stream(1, Component::DbService))
+        let query = Distribution::Constant(SimDuration::from_millis(ms));
+        Database::new(&config, vec![query], stream(1, Component::DbService))
     }
 
     #[test]
     fn pool_queues_beyond_connections() {
         let mut d = db(2, None, 10);
-        assert_eq!(d.submit(SimTime(0), 1, 1), Admission::Started);
-        assert_eq!(d.submit(SimTime(0), 2, 2), Admission::Started);
-        assert_eq!(d.submit(SimTime(0), 3, 3), Admission::Queued);
+        assert_eq!(d.submit(SimTime(0), 1, 0, 1), Admission::Started);
+        assert_eq!(d.submit(SimTime(0), 2, 0, 2), Admission::Started);
+        assert_eq!(d.submit(SimTime(0), 3, 0, 3), Admission::Queued);
         assert_eq!(d.queue_len(), 1);
         let (t, _) = d.next_completion().unwrap();
         assert_eq!(t, SimTime(10_000_000));
         assert_eq!(d.finish(t), 1);
-        assert_eq!(d.pop_waiting(), Some((3, SimTime(0))));
+        assert_eq!(d.pop_waiting(), Some((3, 0, SimTime(0))));
     }
 
     #[test]
@@ -232,7 +232,7 @@ mod tests {
         // Four 10 ms queries on 2 cores all run at half speed and finish at 20 ms.
         let mut d = db(8, Some(2), 10);
         for i in 0..4 {
-            d.submit(SimTime(0), i, i as u64);
+            d.submit(SimTime(0), i, 0, i as u64);
         }
         let (t, _) = d.next_completion().unwrap();
         assert_eq!(t, SimTime(20_000_000));
@@ -247,8 +247,8 @@ mod tests {
         // A has 5 ms of work left -> 10 ms at half speed -> finishes at 15 ms;
         // B then runs alone with 5 ms left -> finishes at 20 ms.
         let mut d = db(8, Some(1), 10);
-        d.submit(SimTime(0), 0, 0);
-        d.submit(SimTime(5_000_000), 1, 1);
+        d.submit(SimTime(0), 0, 0, 0);
+        d.submit(SimTime(5_000_000), 1, 0, 1);
         let (t, _) = d.next_completion().unwrap();
         assert_eq!(t, SimTime(15_000_000));
         assert_eq!(d.finish(t), 0);
@@ -259,8 +259,8 @@ mod tests {
     #[test]
     fn busy_time_integrates_connections_held() {
         let mut d = db(4, None, 10);
-        d.submit(SimTime(0), 0, 0);
-        d.submit(SimTime(0), 1, 1);
+        d.submit(SimTime(0), 0, 0, 0);
+        d.submit(SimTime(0), 1, 0, 1);
         assert_eq!(d.busy_ns_at(SimTime(5_000_000)), 10_000_000);
     }
 }

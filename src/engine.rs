@@ -21,18 +21,19 @@
 pub mod queue;
 pub mod requests;
 
-use crate::cache::Cache;
+use crate::cache::lfu::LfuConfig;
+use crate::cache::{Cache, CacheConfig};
 use crate::db::{Admission, Database};
+use crate::metrics::classes::{ClassCounters, ClassMetrics, ClassRow};
 use crate::metrics::{Counters, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::{Arrival, Prewarm, Scenario};
 use crate::time::{SimDuration, SimTime};
-use crate::workload::{KeySampler, exponential, mean_gap_ns, zipf_probabilities};
+use crate::workload::{
+    KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
+};
 use queue::{EventKey, Lane, TimerHeap};
 use requests::{NO_USER, Phase, ReqRef, Request, Requests};
-
-/// Bytes one stored key uses until the memory model is configurable.
-const BYTES_PER_KEY: u64 = 160;
 
 /// What a run produced: the summary and the time series.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct RunOutput {
     pub summary: RunSummary,
     /// The time series (`timeseries.csv`).
     pub timeseries: Vec<TimeseriesRow>,
+    /// The per-class time series (`classes.csv`).
+    pub class_rows: Vec<ClassRow>,
 }
 
 /// Simulates `scenario` with `seed` and returns what it measured.
@@ -48,6 +51,26 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunOutput {
     let mut engine = Engine::new(scenario, seed);
     engine.run_to_end();
     engine.finish(scenario, seed)
+}
+
+/// The cache's configuration for scenario `sc` with keys in classes `class_of`.
+fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
+    let c = &sc.cache;
+    CacheConfig {
+        keys: sc.clients.keys,
+        maxmemory_bytes: c.maxmemory_bytes,
+        policy: c.policy,
+        samples: c.samples,
+        key_overhead: c.key_overhead,
+        ttl_overhead: c.ttl_overhead,
+        lfu: LfuConfig {
+            log_factor: c.lfu_log_factor,
+            decay_minutes: c.lfu_decay_minutes,
+        },
+        class_of: class_of.to_vec(),
+        classes: sc.clients.classes.len(),
+        hz: c.hz,
+    }
 }
 
 /// Requests per second for each key: the arrival rate times its Zipf share
@@ -73,6 +96,7 @@ enum Source {
     PoolTimeout,
     Retry,
     ThinkDone,
+    Cron,
 }
 
 /// The sentinel key of an empty source.
@@ -82,12 +106,14 @@ const NO_EVENT: EventKey = (SimTime::NEVER, u64::MAX);
 struct Engine {
     // configuration
     keys_total: u32,
+    churn_per_s: f64,
     arrivals_end: SimTime,
     arrival: Arrival,
     cache_latency: SimDuration,
     half_latency: SimDuration,
-    ttl: Option<SimDuration>,
+    class_ttl: Vec<Option<SimDuration>>,
     ttl_jitter: f64,
+    cron_period: SimDuration,
     timeout: Option<SimDuration>,
     pool_timeout: Option<SimDuration>,
     retries: u32,
@@ -102,7 +128,10 @@ struct Engine {
     last_release: SimTime,
     seq: u64,
     next_arrival: EventKey,
+    next_cron: EventKey,
     cache: Cache,
+    class_of: Vec<u8>,
+    value_bytes: Vec<u32>,
     db: Database<ReqRef>,
     requests: Requests,
     queries_in_flight: Vec<u32>,
@@ -112,19 +141,26 @@ struct Engine {
     retry_waits: Lane<ReqRef>,
     thinking: TimerHeap<u32>,
     metrics: Metrics,
+    class_metrics: ClassMetrics,
 }
 
 impl Engine {
     fn new(sc: &Scenario, seed: u64) -> Self {
         let keys = sc.clients.keys;
+        let shares: Vec<f64> = sc.clients.classes.iter().map(|c| c.share).collect();
+        let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
+        let class_of = assign_classes(keys, &shares);
+        let class_metrics = ClassMetrics::new(&sc.clients.classes, &class_of);
         let mut engine = Engine {
             keys_total: keys,
+            churn_per_s: sc.clients.churn_per_s,
             arrivals_end: SimTime::ZERO + sc.duration,
             arrival: sc.clients.arrival,
             cache_latency: sc.cache.latency,
             half_latency: SimDuration(sc.cache.latency.0 / 2),
-            ttl: sc.cache.ttl,
+            class_ttl: sc.clients.classes.iter().map(|c| c.ttl).collect(),
             ttl_jitter: sc.cache.ttl_jitter,
+            cron_period: SimDuration(1_000_000_000 / sc.cache.hz as u64),
             timeout: sc.clients.timeout,
             pool_timeout: sc.database.pool_timeout,
             retries: sc.clients.retries,
@@ -137,8 +173,15 @@ impl Engine {
             last_release: SimTime::ZERO,
             seq: 0,
             next_arrival: NO_EVENT,
-            cache: Cache::new(keys, BYTES_PER_KEY),
-            db: Database::new(&sc.database, stream(seed, Component::DbService)),
+            cache: Cache::new(cache_config(sc, &class_of), stream(seed, Component::Eviction)),
+            db: Database::new(
+                &sc.database,
+                sc.clients.classes.iter().map(|c| c.query_time).collect(),
+                stream(seed, Component::DbService),
+            ),
+            value_bytes: value_sizes(&class_of, &sizes, &mut stream(seed, Component::ValueSizes)),
+            class_of,
+            next_cron: NO_EVENT,
             requests: Requests::default(),
             queries_in_flight: vec![0; keys as usize],
             cache_replies: Lane::default(),
@@ -147,8 +190,12 @@ impl Engine {
             retry_waits: Lane::default(),
             thinking: TimerHeap::default(),
             metrics: Metrics::new(sc.warmup, sc.interval, sc.database.connections),
+            class_metrics,
         };
         engine.prewarm(sc.cache.prewarm, sc);
+        if engine.class_ttl.iter().any(Option::is_some) {
+            engine.next_cron = (SimTime::ZERO + engine.cron_period, engine.next_seq());
+        }
         match engine.arrival {
             Arrival::Poisson { .. } => engine.schedule_arrival(),
             Arrival::Closed { users, .. } => {
@@ -168,31 +215,32 @@ impl Engine {
             Prewarm::Steady => Some(key_request_rates(sc)),
         };
         for key in 0..self.keys_total {
+            let ttl = self.draw_ttl(key);
+            let bytes = self.value_bytes[key as usize] as u64;
             let Some(rates) = &key_rates else {
-                let ttl = self.draw_ttl();
-                self.cache.set(key, SimTime::ZERO, ttl);
+                self.cache.set(key, SimTime::ZERO, bytes, ttl);
                 continue;
             };
             // The stationary TTL cache under Poisson requests at rate r: the key
             // is stored with probability rT/(1 + rT), with a remaining TTL
             // uniform over its TTL (renewal theory, as in the analytic tests).
-            let Some(ttl) = self.draw_ttl() else {
-                self.cache.set(key, SimTime::ZERO, None);
+            let Some(ttl) = ttl else {
+                self.cache.set(key, SimTime::ZERO, bytes, None);
                 continue;
             };
             let x = rates[key as usize] * ttl.as_secs_f64();
             if unit_f64(&mut self.ttl_rng) < x / (1.0 + x) {
                 let remaining = (ttl.0 as f64 * unit_f64(&mut self.ttl_rng)) as u64 + 1;
                 self.cache
-                    .set(key, SimTime::ZERO, Some(SimDuration(remaining)));
+                    .set(key, SimTime::ZERO, bytes, Some(SimDuration(remaining)));
             }
         }
         self.metrics.observe_memory(self.cache.used_memory());
     }
 
-    /// The TTL of a SET: ttl × U(1 − j, 1 + j), or none.
-    fn draw_ttl(&mut self) -> Option<SimDuration> {
-        let ttl = self.ttl?;
+    /// The TTL of a SET of `key`: its class's ttl × U(1 − j, 1 + j), or none.
+    fn draw_ttl(&mut self, key: u32) -> Option<SimDuration> {
+        let ttl = self.class_ttl[self.class_of[key as usize] as usize]?;
         if self.ttl_jitter == 0.0 {
             return Some(ttl);
         }
@@ -241,6 +289,7 @@ impl Engine {
                     let (_, r) = self.retry_waits.pop().expect("peeked");
                     self.start_attempt(r);
                 }
+                Source::Cron => self.on_cron(),
             }
         }
     }
@@ -262,6 +311,7 @@ impl Engine {
         consider(self.pool_timeouts.peek_key(), Source::PoolTimeout);
         consider(self.retry_waits.peek_key(), Source::Retry);
         consider(self.thinking.peek_key(), Source::ThinkDone);
+        consider(Some(self.next_cron), Source::Cron);
         best
     }
 
@@ -276,11 +326,15 @@ impl Engine {
             let snap = self.snapshot(self.metrics.warmup_end());
             self.metrics
                 .mark_warmup(snap, self.db.in_flight(), self.db.queue_len());
+            self.class_metrics.mark_warmup(self.cache.class_stats());
         }
         self.now = t;
     }
 
     fn close_row(&mut self, end: SimTime) {
+        let start_s = self.metrics.row_start().as_secs_f64();
+        self.class_metrics
+            .close_row(start_s, self.cache.class_stats());
         let snap = self.snapshot(end);
         self.metrics
             .close_row(snap, self.db.in_flight(), self.db.queue_len());
@@ -290,14 +344,25 @@ impl Engine {
     fn snapshot(&self, at: SimTime) -> Snapshot {
         let stats = self.cache.stats();
         Snapshot {
-            evicted_keys: 0,
+            evicted_keys: stats.evicted_keys,
             expired_keys: stats.expired_keys,
             keyspace_hits: stats.keyspace_hits,
             keyspace_misses: stats.keyspace_misses,
-            oom_rejections: 0,
+            oom_rejections: stats.oom_rejections,
             db_busy_ns: self.db.busy_ns_at(at),
             used_memory: self.cache.used_memory(),
         }
+    }
+
+    /// Redis's server cron: an active expiry cycle every 1/hz s while clients send requests.
+    fn on_cron(&mut self) {
+        self.cache.active_expire_cycle(self.now);
+        let at = self.now + self.cron_period;
+        self.next_cron = if at < self.arrivals_end {
+            (at, self.next_seq())
+        } else {
+            NO_EVENT
+        };
     }
 
     // ---- arrivals -------------------------------------------------------
@@ -335,9 +400,17 @@ impl Engine {
 
     /// A client sends a request for a Zipf-drawn key.
     fn new_request(&mut self, user: u32) {
-        let key = self.keys.sample(&mut self.keys_rng);
+        let rank = self.keys.sample(&mut self.keys_rng);
+        let key = if self.churn_per_s > 0.0 {
+            let shift = (self.now.as_secs_f64() * self.churn_per_s) as u64 % self.keys_total as u64;
+            ((rank as u64 + shift) % self.keys_total as u64) as u32
+        } else {
+            rank
+        };
         let counted = self.metrics.counts(self.now);
         self.metrics.bump(counted, |c| &mut c.requests);
+        let class = self.class_of[key as usize];
+        self.class_metrics.bump(class, counted, |c| &mut c.requests);
         let r = self.requests.insert(Request {
             arrived_at: self.now,
             key,
@@ -387,6 +460,13 @@ impl Engine {
                         |c| &mut c.misses
                     };
                     self.metrics.bump(req.counted, field);
+                    let class = self.class_of[req.key as usize];
+                    let class_field: fn(&mut ClassCounters) -> &mut u64 = if hit {
+                        |c| &mut c.hits
+                    } else {
+                        |c| &mut c.misses
+                    };
+                    self.class_metrics.bump(class, req.counted, class_field);
                     self.requests.get_mut(r).first_read_pending = false;
                 }
                 if hit {
@@ -417,7 +497,8 @@ impl Engine {
             self.metrics.bump_at(self.now, |c| &mut c.duplicate_queries);
         }
         let seq = self.next_seq();
-        let phase = match self.db.submit(self.now, r, seq) {
+        let class = self.class_of[key as usize];
+        let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
                 Phase::DbRunning
@@ -445,13 +526,13 @@ impl Engine {
 
     /// Hands a freed connection to the oldest live waiter.
     fn admit_waiter(&mut self) {
-        while let Some((w, queued_at)) = self.db.pop_waiting() {
+        while let Some((w, class, queued_at)) = self.db.pop_waiting() {
             if self.requests.is_live(w) && self.requests.get(w).phase == Phase::DbQueued {
                 self.db.waiter_admitted();
                 self.metrics
                     .record_db_wait(self.now, self.now.since(queued_at));
                 let seq = self.next_seq();
-                self.db.start(self.now, w, seq);
+                self.db.start(self.now, w, class, seq);
                 self.requests.get_mut(w).phase = Phase::DbRunning;
                 return;
             }
@@ -461,8 +542,10 @@ impl Engine {
     /// Caches the value the database computed (SET with TTL and jitter).
     fn send_set(&mut self, r: ReqRef) {
         let key = self.requests.get(r).key;
-        let ttl = self.draw_ttl();
-        self.cache.set(key, self.now + self.half_latency, ttl);
+        let ttl = self.draw_ttl(key);
+        let bytes = self.value_bytes[key as usize] as u64;
+        // On OOM the client still gets the value it computed; nothing is cached.
+        self.cache.set(key, self.now + self.half_latency, bytes, ttl);
         self.metrics.observe_memory(self.cache.used_memory());
         self.requests.get_mut(r).phase = Phase::Set;
         self.send_to_cache(r);
@@ -570,12 +653,16 @@ impl Engine {
         if !self.metrics.warmed_up() {
             let snap = self.snapshot(self.metrics.warmup_end());
             self.metrics.mark_warmup(snap, 0, 0);
+            self.class_metrics.mark_warmup(self.cache.class_stats());
         }
         let snap = self.snapshot(end);
-        let (summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
+        let (mut summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
+        let (classes, class_rows) = self.class_metrics.finish(self.cache.class_stats());
+        summary.classes = classes;
         RunOutput {
             summary,
             timeseries,
+            class_rows,
         }
     }
 }

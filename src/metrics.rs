@@ -6,6 +6,8 @@
 //! [`TimeseriesRow`] are the output contract (SPEC §3): every output file and
 //! every comparison is made from them.
 
+pub mod classes;
+
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +118,8 @@ pub struct RunSummary {
     pub simulated_s: f64,
     /// Latency of requests, arrival to answer (or to failure), in ms.
     pub latency_ms: LatencySummary,
+    /// Hit ratio, memory and evictions per key class.
+    pub classes: Vec<classes::ClassSummary>,
 }
 
 /// One row of `timeseries.csv` (SPEC §3 contract). Counts are events within the row.
@@ -155,6 +159,8 @@ pub struct TimeseriesRow {
     pub expired_keys: u64,
     /// Used memory at the end of the row, bytes.
     pub used_memory: u64,
+    /// SETs refused with OOM.
+    pub oom_rejections: u64,
 }
 
 /// Gauges and cumulative counters sampled from the cache and database at a row boundary.
@@ -397,6 +403,7 @@ impl Metrics {
             evicted_keys: snap.evicted_keys - prev.evicted_keys,
             expired_keys: snap.expired_keys - prev.expired_keys,
             used_memory: snap.used_memory,
+            oom_rejections: snap.oom_rejections - prev.oom_rejections,
         });
         self.row = Counters::default();
         self.row_latency.reset();
@@ -463,6 +470,7 @@ impl Metrics {
             keyspace_misses: snap.keyspace_misses - base.keyspace_misses,
             simulated_s: end.as_secs_f64(),
             latency_ms: self.total_latency.summary(),
+            classes: Vec::new(),
         };
         (summary, self.rows)
     }

@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
-use crate::metrics::{RunSummary, TimeseriesRow};
-use crate::scenario::RawScenario;
+use crate::metrics::RunSummary;
+use crate::scenario::{RawScenario, Scenario};
 
 /// File names of a run directory.
 pub const SUMMARY_FILE: &str = "summary.json";
 /// Time series file name.
 pub const TIMESERIES_FILE: &str = "timeseries.csv";
+/// Per-class time series file name.
+pub const CLASSES_FILE: &str = "classes.csv";
 /// Resolved scenario file name.
 pub const SCENARIO_FILE: &str = "scenario.toml";
 
@@ -31,7 +33,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes the whole run directory `dir`; returns the files written.
-pub fn write_run(dir: &Path, raw: &RawScenario, output: &RunOutput) -> Result<Vec<PathBuf>> {
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    raw: &RawScenario,
+    output: &RunOutput,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
     let mut written = Vec::new();
     let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
@@ -41,9 +48,15 @@ pub fn write_run(dir: &Path, raw: &RawScenario, output: &RunOutput) -> Result<Ve
         Ok(())
     };
     put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
-    put(TIMESERIES_FILE, timeseries_csv(&output.timeseries))?;
+    put(TIMESERIES_FILE, to_csv(&output.timeseries))?;
+    put(CLASSES_FILE, to_csv(&output.class_rows))?;
     put(SCENARIO_FILE, resolved_toml(raw).into_bytes())?;
-    written.extend(plot::run_charts(dir, raw, &output.timeseries)?);
+    written.extend(plot::run_charts(
+        dir,
+        scenario,
+        &output.timeseries,
+        &output.class_rows,
+    )?);
     Ok(written)
 }
 
@@ -54,8 +67,8 @@ pub fn summary_json(summary: &RunSummary) -> String {
     text
 }
 
-/// The time series as CSV with a header row.
-pub fn timeseries_csv(rows: &[TimeseriesRow]) -> Vec<u8> {
+/// Rows as CSV with a header row.
+pub fn to_csv<T: serde::Serialize>(rows: &[T]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(row).expect("rows serialise to memory");
@@ -71,9 +84,9 @@ pub fn resolved_toml(raw: &RawScenario) -> String {
     )
 }
 
-/// Reads a run directory's time series back (for `stampede plot`).
-pub fn read_timeseries(dir: &Path) -> Result<Vec<TimeseriesRow>> {
-    let path = dir.join(TIMESERIES_FILE);
+/// Reads rows of a run directory's CSV file `name` back (for `stampede plot`).
+pub fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Vec<T>> {
+    let path = dir.join(name);
     let mut reader = csv::Reader::from_path(&path).map_err(|e| {
         Error::BadInput(format!(
             "cannot read {}: {e}; give a directory written by `stampede run`",
@@ -82,7 +95,7 @@ pub fn read_timeseries(dir: &Path) -> Result<Vec<TimeseriesRow>> {
     })?;
     reader
         .deserialize()
-        .collect::<std::result::Result<Vec<TimeseriesRow>, _>>()
+        .collect::<std::result::Result<Vec<T>, _>>()
         .map_err(|e| Error::BadInput(format!("{}: {e}", path.display())))
 }
 
@@ -91,7 +104,7 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     let mb = |b: u64| b as f64 / 1_048_576.0;
     format!(
         "  requests   {req} ({served} served, {errors} errors, {timeouts} timeouts, {retries} retries)\n\
-         \x20 cache      hit ratio {hr:.4}   expired {exp}   evicted {ev}   used memory peak {mem:.1} MiB\n\
+         \x20 cache      hit ratio {hr:.4}   expired {exp}   evicted {ev}   OOM rejections {oom}   used memory peak {mem:.1} MiB\n\
          \x20 latency    mean {mean:.2} ms   p50 {p50:.2}   p99 {p99:.2}   p99.9 {p999:.2}   max {max:.2}\n\
          \x20 database   {q} queries ({dup} duplicates)   peak {qps:.0} q/s   peak in flight {inf}/{connections}   \
          peak queue {queue}   utilisation {util:.1}%   pool timeouts {pto}",
@@ -103,6 +116,7 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         hr = s.hit_ratio,
         exp = s.expired_keys,
         ev = s.evicted_keys,
+        oom = s.oom_rejections,
         mem = mb(s.used_memory_peak),
         mean = s.latency_ms.mean,
         p50 = s.latency_ms.p50,

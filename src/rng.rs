@@ -28,6 +28,8 @@ pub enum Component {
     Eviction = 5,
     /// Decisions of the stampede mitigation (probabilistic refreshes, ...).
     Strategy = 6,
+    /// Each key's value size, drawn once per key.
+    ValueSizes = 7,
 }
 
 /// Creates the stream of `component` for a run seeded with `seed`.

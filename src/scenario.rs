@@ -12,6 +12,7 @@ pub mod validate;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+pub use crate::cache::policy::EvictionPolicy;
 use crate::time::SimDuration;
 
 pub use raw::RawScenario;
@@ -75,6 +76,49 @@ pub struct Clients {
     pub retry_backoff: SimDuration,
     /// Application servers, requests spread round robin.
     pub app_instances: u32,
+    /// Popularity drift in keys per second: rank r at time t is key (r + churn·t) mod keys.
+    pub churn_per_s: f64,
+    /// Key classes, at least one; their shares add up to 1.
+    pub classes: Vec<KeyClass>,
+}
+
+/// A class of keys with its own TTL, value size and query time.
+#[derive(Clone, Debug)]
+pub struct KeyClass {
+    /// Name, as in the per-class outputs.
+    pub name: String,
+    /// Share of the keys.
+    pub share: f64,
+    /// TTL of a SET; `None` = no expiry.
+    pub ttl: Option<SimDuration>,
+    /// Value size of each key, drawn once per key.
+    pub value_size: SizeDistribution,
+    /// Query service time.
+    pub query_time: Distribution,
+}
+
+/// A distribution of value sizes in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SizeDistribution {
+    /// Always this many bytes.
+    Constant(u64),
+    /// Lognormal: ln(bytes) ~ Normal(mu, sigma).
+    Lognormal {
+        /// Mean of ln(bytes).
+        mu: f64,
+        /// Standard deviation of ln(bytes).
+        sigma: f64,
+    },
+}
+
+impl SizeDistribution {
+    /// The mean size in bytes.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            SizeDistribution::Constant(b) => b as f64,
+            SizeDistribution::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+        }
+    }
 }
 
 /// The cache.
@@ -82,12 +126,26 @@ pub struct Clients {
 pub struct Cache {
     /// Round trip of one command.
     pub latency: SimDuration,
-    /// TTL of a SET; `None` = no expiry.
-    pub ttl: Option<SimDuration>,
     /// Relative TTL jitter j in [0, 1): TTL × U(1 − j, 1 + j).
     pub ttl_jitter: f64,
     /// What the cache holds at time 0.
     pub prewarm: Prewarm,
+    /// Memory limit in bytes; 0 = unlimited.
+    pub maxmemory_bytes: u64,
+    /// Eviction policy.
+    pub policy: EvictionPolicy,
+    /// Keys sampled per eviction (`maxmemory-samples`).
+    pub samples: u32,
+    /// Bytes per stored key beyond its value.
+    pub key_overhead: u64,
+    /// Extra bytes per stored key with a TTL.
+    pub ttl_overhead: u64,
+    /// Redis `lfu-log-factor`.
+    pub lfu_log_factor: u32,
+    /// Redis `lfu-decay-time`, in minutes (0 = no decay).
+    pub lfu_decay_minutes: u32,
+    /// Active expiry cycles per second.
+    pub hz: u32,
 }
 
 /// The cache's contents at time 0.
@@ -135,8 +193,6 @@ pub struct Database {
     pub connections: u32,
     /// Longest wait for a connection; `None` waits forever.
     pub pool_timeout: Option<SimDuration>,
-    /// Query service time.
-    pub query_time: Distribution,
     /// Processor sharing: with n > cores queries running, each progresses at cores / n.
     pub cores: Option<u32>,
 }

@@ -93,6 +93,13 @@ impl Add for SimDuration {
     }
 }
 
+impl std::ops::Mul<u64> for SimDuration {
+    type Output = SimDuration;
+    fn mul(self, k: u64) -> SimDuration {
+        SimDuration(self.0.saturating_mul(k))
+    }
+}
+
 /// Units accepted in duration strings, longest suffix first so `ms` wins over `m`.
 const UNITS: &[(&str, u64)] = &[
     ("min", 60 * NANOS_PER_SEC),

@@ -3,7 +3,9 @@
 //! Keys are numbered 0..keys by popularity rank minus one (key 0 is rank 1,
 //! the hottest). Popularity is Zipf with exponent s: P(rank i) ∝ i^(−s).
 
-use rand_distr::{Distribution as _, Exp1};
+use rand_distr::{Distribution as _, Exp1, StandardNormal};
+
+use crate::scenario::SizeDistribution;
 
 use crate::rng::Stream;
 use crate::time::{NANOS_PER_SEC, SimDuration};
@@ -77,6 +79,39 @@ pub fn zipf_probabilities(keys: u32, s: f64) -> Vec<f64> {
     weights.into_iter().map(|w| w / total).collect()
 }
 
+/// Assigns each key to a class so every class gets its share of the keys,
+/// interleaved over popularity ranks (smooth weighted round robin): a class
+/// with 10% of the keys holds every tenth key, hot ones included.
+pub fn assign_classes(keys: u32, shares: &[f64]) -> Vec<u8> {
+    let mut credit = vec![0.0; shares.len()];
+    (0..keys)
+        .map(|_| {
+            for (c, share) in credit.iter_mut().zip(shares) {
+                *c += share;
+            }
+            let best = (0..credit.len())
+                .max_by(|&a, &b| credit[a].total_cmp(&credit[b]).then(b.cmp(&a)))
+                .expect("at least one class");
+            credit[best] -= 1.0;
+            best as u8
+        })
+        .collect()
+}
+
+/// Draws each key's value size once, from its class's size distribution.
+pub fn value_sizes(class_of: &[u8], sizes: &[SizeDistribution], rng: &mut Stream) -> Vec<u32> {
+    class_of
+        .iter()
+        .map(|&c| match sizes[c as usize] {
+            SizeDistribution::Constant(bytes) => bytes.min(u32::MAX as u64) as u32,
+            SizeDistribution::Lognormal { mu, sigma } => {
+                let z: f64 = StandardNormal.sample(rng);
+                (mu + sigma * z).exp().round().clamp(1.0, 512.0 * 1024.0 * 1024.0) as u32
+            }
+        })
+        .collect()
+}
+
 /// Draws an exponential duration with the given mean, rounded to the nanosecond.
 #[inline]
 pub fn exponential(rng: &mut Stream, mean_ns: f64) -> SimDuration {
@@ -135,6 +170,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn classes_get_their_share_interleaved() {
+        let class_of = assign_classes(1000, &[0.5, 0.3, 0.2]);
+        let count = |c| class_of.iter().filter(|&&x| x == c).count();
+        assert_eq!((count(0), count(1), count(2)), (500, 300, 200));
+        // Every class appears among the 10 hottest keys.
+        assert!((0..3).all(|c| class_of[..10].contains(&c)));
     }
 
     #[test]

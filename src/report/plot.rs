@@ -15,8 +15,8 @@ use plotters::style::{FontStyle, register_font};
 
 use crate::error::{Error, Result};
 use crate::metrics::TimeseriesRow;
-use crate::scenario::RawScenario;
-use crate::time::parse_duration;
+use crate::metrics::classes::ClassRow;
+use crate::scenario::Scenario;
 
 /// Font family name the bundled font is registered under.
 const FONT: &str = "sans-serif";
@@ -219,28 +219,36 @@ where
 }
 
 /// Draws the charts of a run directory from its time series; returns the files.
-pub fn run_charts(dir: &Path, raw: &RawScenario, rows: &[TimeseriesRow]) -> Result<Vec<PathBuf>> {
-    let interval_s = parse_duration(&raw.interval)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(1.0);
-    let warmup_s = parse_duration(&raw.warmup)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+pub fn run_charts(
+    dir: &Path,
+    scenario: &Scenario,
+    rows: &[TimeseriesRow],
+    class_rows: &[ClassRow],
+) -> Result<Vec<PathBuf>> {
+    let interval_s = scenario.interval.as_secs_f64();
+    let warmup_s = scenario.warmup.as_secs_f64();
     let end_s = rows.last().map_or(1.0, |r| r.t_s + interval_s);
     // Points sit at the middle of their interval.
-    let mid = |r: &TimeseriesRow| r.t_s + interval_s / 2.0;
+    let mid = |t_s: f64| t_s + interval_s / 2.0;
     let line = |name: &str, value: &dyn Fn(&TimeseriesRow) -> Option<f64>| Series {
         name: name.to_string(),
-        points: rows
-            .iter()
-            .filter_map(|r| value(r).map(|v| (mid(r), v)))
-            .collect(),
+        points: rows.iter().filter_map(|r| value(r).map(|v| (mid(r.t_s), v))).collect(),
     };
     let every = format_interval(interval_s);
+    let name = &scenario.name;
+    let figure = |title: String, panels: Vec<Panel>| Figure {
+        title,
+        panels,
+        warmup_s,
+        end_s,
+    };
+    let per_s = |n: u64| n as f64 / interval_s;
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    let connections = scenario.database.connections;
 
-    let latency = Figure {
-        title: format!("{}: request latency (per {every})", raw.name),
-        panels: vec![Panel {
+    let latency = figure(
+        format!("{name}: request latency (per {every})"),
+        vec![Panel {
             y_label: "latency (ms, log scale)".into(),
             series: vec![
                 line("p50", &|r| r.latency_p50_ms),
@@ -250,13 +258,10 @@ pub fn run_charts(dir: &Path, raw: &RawScenario, rows: &[TimeseriesRow]) -> Resu
             log_y: true,
             reference: None,
         }],
-        warmup_s,
-        end_s,
-    };
-    let per_s = |n: u64| n as f64 / interval_s;
-    let db_load = Figure {
-        title: format!("{}: database load (per {every})", raw.name),
-        panels: vec![
+    );
+    let db_load = figure(
+        format!("{name}: database load (per {every})"),
+        vec![
             Panel {
                 y_label: "queries per second".into(),
                 series: vec![
@@ -272,23 +277,76 @@ pub fn run_charts(dir: &Path, raw: &RawScenario, rows: &[TimeseriesRow]) -> Resu
                 y_label: "queries".into(),
                 series: vec![
                     line("running (max)", &|r| Some(r.db_inflight_max as f64)),
-                    line("waiting for a connection (max)", &|r| {
-                        Some(r.db_queue_max as f64)
-                    }),
+                    line("waiting for a connection (max)", &|r| Some(r.db_queue_max as f64)),
                 ],
                 log_y: false,
-                reference: Some((
-                    raw.database.connections as f64,
-                    format!("pool size ({} connections)", raw.database.connections),
-                )),
+                reference: Some((connections as f64, format!("pool size ({connections} connections)"))),
             },
         ],
-        warmup_s,
-        end_s,
-    };
+    );
+    let maxmemory = scenario.cache.maxmemory_bytes;
+    let memory = figure(
+        format!("{name}: cache memory (per {every})"),
+        vec![
+            Panel {
+                y_label: "used memory (MiB)".into(),
+                series: vec![line("used_memory", &|r| Some(mib(r.used_memory)))],
+                log_y: false,
+                reference: (maxmemory > 0).then(|| (mib(maxmemory), format!("maxmemory ({:.1} MiB)", mib(maxmemory)))),
+            },
+            Panel {
+                y_label: "keys per second".into(),
+                series: vec![
+                    line("evicted keys/s", &|r| Some(per_s(r.evicted_keys))),
+                    line("expired keys/s", &|r| Some(per_s(r.expired_keys))),
+                    line("SETs rejected with OOM/s", &|r| Some(per_s(r.oom_rejections))),
+                ],
+                log_y: false,
+                reference: None,
+            },
+        ],
+    );
+    let mut figures = vec![("latency.png", latency), ("db_load.png", db_load), ("memory.png", memory)];
+    if scenario.clients.classes.len() > 1 {
+        let by_class = |value: &dyn Fn(&ClassRow) -> Option<f64>| -> Vec<Series> {
+            scenario
+                .clients
+                .classes
+                .iter()
+                .map(|c| Series {
+                    name: c.name.clone(),
+                    points: class_rows
+                        .iter()
+                        .filter(|r| r.class == c.name)
+                        .filter_map(|r| value(r).map(|v| (mid(r.t_s), v)))
+                        .collect(),
+                })
+                .collect()
+        };
+        figures.push((
+            "classes.png",
+            figure(
+                format!("{name}: per key class (per {every})"),
+                vec![
+                    Panel {
+                        y_label: "hit ratio".into(),
+                        series: by_class(&|r| r.hit_ratio),
+                        log_y: false,
+                        reference: None,
+                    },
+                    Panel {
+                        y_label: "used memory (MiB)".into(),
+                        series: by_class(&|r| Some(mib(r.used_memory))),
+                        log_y: false,
+                        reference: None,
+                    },
+                ],
+            ),
+        ));
+    }
     let mut written = Vec::new();
-    for (name, figure) in [("latency.png", &latency), ("db_load.png", &db_load)] {
-        let path = dir.join(name);
+    for (file, figure) in &figures {
+        let path = dir.join(file);
         draw(&path, figure)?;
         written.push(path);
     }

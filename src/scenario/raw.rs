@@ -73,6 +73,32 @@ pub struct RawClients {
     /// Application servers the requests are spread over, round robin.
     #[serde(default = "default_app_instances")]
     pub app_instances: u32,
+    /// Popularity drift, keys per second: the ranking shifts so new keys become
+    /// hot as old ones cool (sessions, trending content); 0 = stationary.
+    #[serde(default)]
+    pub churn: f64,
+    /// Key classes (`[[clients.classes]]`); absent: one class holding every key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<RawClass>,
+}
+
+/// `[[clients.classes]]`: a share of the keys with its own TTL, value size and query time.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    /// Class name (a key prefix such as `user_profile`).
+    pub name: String,
+    /// Share of the keys in this class; the shares add up to 1.
+    pub share: f64,
+    /// TTL of this class's keys (`"none"`: no TTL); absent: `cache.ttl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    /// Value size of this class's keys; absent: `cache.value_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<toml::Value>,
+    /// Query time of this class's keys; absent: `database.query_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_time: Option<RawDistribution>,
 }
 
 /// `[cache]`: the Redis-like cache.
@@ -82,7 +108,7 @@ pub struct RawCache {
     /// Round trip of one cache command.
     #[serde(default = "default_cache_latency")]
     pub latency: String,
-    /// Time to live of every SET (absent: keys never expire).
+    /// Time to live of every SET (absent or `"none"`: keys never expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
     /// Each SET draws its TTL from ttl × U(1 − j, 1 + j).
@@ -92,6 +118,33 @@ pub struct RawCache {
     /// `"steady"` (every key stored with a uniformly random remaining TTL).
     #[serde(default = "default_prewarm")]
     pub prewarm: String,
+    /// Memory limit: bytes or a size such as `"64mb"`; 0 = unlimited.
+    #[serde(default = "default_maxmemory")]
+    pub maxmemory: toml::Value,
+    /// Eviction policy (Redis `maxmemory-policy`, plus exact `lru` and `lfu`).
+    #[serde(default = "default_policy")]
+    pub policy: String,
+    /// Keys sampled per eviction (Redis `maxmemory-samples`).
+    #[serde(default = "default_samples")]
+    pub samples: u32,
+    /// Bytes Redis uses per key beyond the value (dict entry, key string, object header).
+    #[serde(default = "default_key_overhead")]
+    pub key_overhead: u64,
+    /// Extra bytes per key with a TTL (its entry in Redis's expires dict).
+    #[serde(default = "default_ttl_overhead")]
+    pub ttl_overhead: u64,
+    /// Value size: bytes, a size such as `"2kb"`, or a distribution table.
+    #[serde(default = "default_value_size")]
+    pub value_size: toml::Value,
+    /// Redis `lfu-log-factor`.
+    #[serde(default = "default_lfu_log_factor")]
+    pub lfu_log_factor: u32,
+    /// Redis `lfu-decay-time`.
+    #[serde(default = "default_lfu_decay_time")]
+    pub lfu_decay_time: String,
+    /// Active expiry cycles per second (Redis `hz`).
+    #[serde(default = "default_hz")]
+    pub hz: u32,
 }
 
 impl Default for RawCache {
@@ -101,6 +154,15 @@ impl Default for RawCache {
             ttl: None,
             ttl_jitter: 0.0,
             prewarm: default_prewarm(),
+            maxmemory: default_maxmemory(),
+            policy: default_policy(),
+            samples: default_samples(),
+            key_overhead: default_key_overhead(),
+            ttl_overhead: default_ttl_overhead(),
+            value_size: default_value_size(),
+            lfu_log_factor: default_lfu_log_factor(),
+            lfu_decay_time: default_lfu_decay_time(),
+            hz: default_hz(),
         }
     }
 }
@@ -200,6 +262,37 @@ fn default_cache_latency() -> String {
 }
 fn default_prewarm() -> String {
     "none".into()
+}
+fn default_maxmemory() -> toml::Value {
+    toml::Value::Integer(0)
+}
+fn default_policy() -> String {
+    "noeviction".into()
+}
+fn default_samples() -> u32 {
+    5
+}
+/// Calibrated against Redis 7 (see README, "Calibration").
+pub const DEFAULT_KEY_OVERHEAD: u64 = 86;
+/// Calibrated against Redis 7 (see README, "Calibration").
+pub const DEFAULT_TTL_OVERHEAD: u64 = 42;
+fn default_key_overhead() -> u64 {
+    DEFAULT_KEY_OVERHEAD
+}
+fn default_ttl_overhead() -> u64 {
+    DEFAULT_TTL_OVERHEAD
+}
+fn default_value_size() -> toml::Value {
+    toml::Value::Integer(100)
+}
+fn default_lfu_log_factor() -> u32 {
+    10
+}
+fn default_lfu_decay_time() -> String {
+    "1m".into()
+}
+fn default_hz() -> u32 {
+    10
 }
 fn default_connections() -> u64 {
     64

@@ -6,7 +6,10 @@
 use toml::de::DeTable;
 
 use super::raw::{RawDistribution, RawScenario};
-use super::{Arrival, Cache, Clients, Database, Distribution, Prewarm, Scenario, Strategy};
+use super::{
+    Arrival, Cache, Clients, Database, Distribution, EvictionPolicy, KeyClass, Prewarm, Scenario,
+    SizeDistribution, Strategy,
+};
 use crate::error::{Error, Result};
 use crate::time::{SimDuration, parse_duration};
 
@@ -226,24 +229,25 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
         retries: c.retries,
         retry_backoff,
         app_instances: c.app_instances,
+        churn_per_s: if c.churn.is_finite() && c.churn >= 0.0 {
+            c.churn
+        } else {
+            return Err(s.error(
+                "clients.churn",
+                format!("is {}; it must be >= 0 keys per second (0 = stationary popularity)", c.churn),
+            ));
+        },
+        classes: classes(raw, s)?,
     })
 }
 
 fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
     let c = &raw.cache;
     let latency = s.duration("cache.latency", &c.latency)?;
-    let ttl = c
-        .ttl
-        .as_deref()
-        .map(|t| s.positive_duration("cache.ttl", t))
-        .transpose()?;
     if !(0.0..1.0).contains(&c.ttl_jitter) {
         return Err(s.error(
             "cache.ttl_jitter",
-            format!(
-                "is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)",
-                c.ttl_jitter
-            ),
+            format!("is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)", c.ttl_jitter),
         ));
     }
     let prewarm = match c.prewarm.as_str() {
@@ -259,12 +263,199 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             ));
         }
     };
+    let maxmemory_bytes = size_value(&c.maxmemory, "cache.maxmemory", s)?;
+    let policy = EvictionPolicy::from_name(&c.policy).ok_or_else(|| {
+        s.error(
+            "cache.policy",
+            format!("is {:?}; allowed: {}", c.policy, EvictionPolicy::NAMES.join(", ")),
+        )
+    })?;
+    if !(1..=64).contains(&c.samples) {
+        return Err(s.error(
+            "cache.samples",
+            format!("is {}; maxmemory-samples must be between 1 and 64", c.samples),
+        ));
+    }
+    let decay = s.duration("cache.lfu_decay_time", &c.lfu_decay_time)?;
+    if decay.0 % SimDuration::from_secs(60).0 != 0 {
+        return Err(s.error(
+            "cache.lfu_decay_time",
+            format!("is {}; Redis counts it in whole minutes, e.g. \"1m\" (\"0s\" = no decay)", c.lfu_decay_time),
+        ));
+    }
+    if !(1..=500).contains(&c.hz) {
+        return Err(s.error("cache.hz", format!("is {}; Redis allows hz between 1 and 500", c.hz)));
+    }
     Ok(Cache {
         latency,
-        ttl,
         ttl_jitter: c.ttl_jitter,
         prewarm,
+        maxmemory_bytes,
+        policy,
+        samples: c.samples,
+        key_overhead: c.key_overhead,
+        ttl_overhead: c.ttl_overhead,
+        lfu_log_factor: c.lfu_log_factor,
+        lfu_decay_minutes: (decay.0 / SimDuration::from_secs(60).0) as u32,
+        hz: c.hz,
     })
+}
+
+/// Largest value size: Redis's 512 MB string limit.
+const MAX_VALUE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Parses a size: bytes as an integer, or a string with Redis's units
+/// (`b`, `k`/`kb`, `m`/`mb`, `g`/`gb`: `k` = 1000, `kb` = 1024, as in redis.conf).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" => 1_000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => return Err(format!("`{text}` has an unknown unit; use bytes or b, kb, mb, gb (1024-based) or k, m, g (1000-based)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 100, \"512b\", \"2kb\" or \"64mb\""))?;
+    Ok((value * scale as f64).round() as u64)
+}
+
+/// A size given as an integer or a string with units.
+fn size_value(value: &toml::Value, key: &str, s: &Source) -> Result<u64> {
+    match value {
+        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::String(text) => parse_size(text).map_err(|why| s.error(key, why)),
+        other => Err(s.error(
+            key,
+            format!("is {other}; expected a size in bytes (>= 0) or a string such as \"64mb\""),
+        )),
+    }
+}
+
+/// A value size: a size, or `{ dist = "constant", value }`,
+/// `{ dist = "lognormal", median, sigma }` or `{ dist = "lognormal", median, p99 }`.
+fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribution> {
+    let dist = match value {
+        toml::Value::Table(t) => {
+            let field = |name: &str| t.get(name).map(|v| size_value(v, &format!("{key}.{name}"), s));
+            let allowed = |names: &[&str]| -> Result<()> {
+                match t.keys().find(|k| !names.contains(&k.as_str())) {
+                    Some(k) => Err(s.error(
+                        &format!("{key}.{k}"),
+                        format!("is not a key of this distribution; allowed: {}", names.join(", ")),
+                    )),
+                    None => Ok(()),
+                }
+            };
+            match t.get("dist").and_then(|d| d.as_str()) {
+                Some("constant") => {
+                    allowed(&["dist", "value"])?;
+                    let bytes = field("value").ok_or_else(|| s.error(key, "needs `value`"))??;
+                    SizeDistribution::Constant(bytes)
+                }
+                Some("lognormal") => {
+                    allowed(&["dist", "median", "sigma", "p99"])?;
+                    let median = field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
+                    if median == 0 {
+                        return Err(s.error(&format!("{key}.median"), "must be above 0 bytes"));
+                    }
+                    let sigma = match (t.get("sigma"), field("p99")) {
+                        (Some(sigma), None) => sigma
+                            .as_float()
+                            .or_else(|| sigma.as_integer().map(|i| i as f64))
+                            .filter(|x| x.is_finite() && *x > 0.0)
+                            .ok_or_else(|| s.error(&format!("{key}.sigma"), "must be a number > 0"))?,
+                        (None, Some(p99)) => {
+                            let p99 = p99?;
+                            if p99 <= median {
+                                return Err(s.error(&format!("{key}.p99"), "must exceed the median"));
+                            }
+                            (p99 as f64 / median as f64).ln() / Z99
+                        }
+                        _ => return Err(s.error(key, "a lognormal size needs exactly one of `sigma` or `p99`")),
+                    };
+                    SizeDistribution::Lognormal { mu: (median as f64).ln(), sigma }
+                }
+                _ => {
+                    return Err(s.error(
+                        key,
+                        "is a table without a known `dist`; allowed: a size (100, \"2kb\"), { dist = \"constant\", value }, { dist = \"lognormal\", median, sigma or p99 }",
+                    ));
+                }
+            }
+        }
+        other => SizeDistribution::Constant(size_value(other, key, s)?),
+    };
+    if let SizeDistribution::Constant(bytes) = dist
+        && bytes > MAX_VALUE_BYTES
+    {
+        return Err(s.error(key, "exceeds Redis's 512 MB string limit"));
+    }
+    Ok(dist)
+}
+
+/// A TTL: a duration, or `"none"` for no expiry.
+fn ttl(text: Option<&str>, key: &str, s: &Source) -> Result<Option<SimDuration>> {
+    match text {
+        None | Some("none") => Ok(None),
+        Some(t) => s.positive_duration(key, t).map(Some),
+    }
+}
+
+/// The key classes; without `[[clients.classes]]`, one class "default" with the cache and database settings.
+fn classes(raw: &RawScenario, s: &Source) -> Result<Vec<KeyClass>> {
+    let default_ttl = ttl(raw.cache.ttl.as_deref(), "cache.ttl", s)?;
+    let default_size = value_size(&raw.cache.value_size, "cache.value_size", s)?;
+    let default_query = distribution(&raw.database.query_time, "database.query_time", s)?;
+    if raw.clients.classes.is_empty() {
+        return Ok(vec![KeyClass {
+            name: "default".into(),
+            share: 1.0,
+            ttl: default_ttl,
+            value_size: default_size,
+            query_time: default_query,
+        }]);
+    }
+    let mut out: Vec<KeyClass> = Vec::new();
+    for (i, c) in raw.clients.classes.iter().enumerate() {
+        let key = |field: &str| format!("clients.classes[{i}].{field}");
+        if c.name.is_empty() || out.iter().any(|o| o.name == c.name) {
+            return Err(s.error(&key("name"), format!("is {:?}; class names must be non-empty and distinct", c.name)));
+        }
+        if !(c.share.is_finite() && c.share > 0.0) {
+            return Err(s.error(&key("share"), format!("is {}; a share must be > 0", c.share)));
+        }
+        out.push(KeyClass {
+            name: c.name.clone(),
+            share: c.share,
+            ttl: match &c.ttl {
+                Some(t) => ttl(Some(t), &key("ttl"), s)?,
+                None => default_ttl,
+            },
+            value_size: match &c.value_size {
+                Some(v) => value_size(v, &key("value_size"), s)?,
+                None => default_size,
+            },
+            query_time: match &c.query_time {
+                Some(q) => distribution(q, &key("query_time"), s)?,
+                None => default_query,
+            },
+        });
+    }
+    let total: f64 = out.iter().map(|c| c.share).sum();
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(s.error("clients.classes", format!("shares add up to {total}; they must add up to 1")));
+    }
+    if out.len() > u8::MAX as usize {
+        return Err(s.error("clients.classes", "at most 255 classes are supported"));
+    }
+    Ok(out)
 }
 
 fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
@@ -298,7 +489,6 @@ fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
     Ok(Database {
         connections: d.connections as u32,
         pool_timeout,
-        query_time: distribution(&d.query_time, "database.query_time", s)?,
         cores,
     })
 }
