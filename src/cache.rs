@@ -213,7 +213,13 @@ impl Cache {
 
     /// SET `key` to a value of `value_bytes` at server time `now`, with an optional TTL.
     #[inline]
-    pub fn set(&mut self, key: u32, now: SimTime, value_bytes: u64, ttl: Option<SimDuration>) -> Write {
+    pub fn set(
+        &mut self,
+        key: u32,
+        now: SimTime,
+        value_bytes: u64,
+        ttl: Option<SimDuration>,
+    ) -> Write {
         if !self.make_room(now) {
             self.stats.oom_rejections += 1;
             return Write::OutOfMemory;
@@ -221,7 +227,11 @@ impl Cache {
         let expire_at = ttl.map_or(SimTime::NEVER, |t| now + t);
         let bytes = (self.config.key_overhead
             + value_bytes
-            + if ttl.is_some() { self.config.ttl_overhead } else { 0 })
+            + if ttl.is_some() {
+                self.config.ttl_overhead
+            } else {
+                0
+            })
         .min(u32::MAX as u64) as u32;
         let old = self.entries[key as usize];
         if old.pos != ABSENT && old.expire_at <= now {
@@ -515,13 +525,21 @@ mod tests {
     fn lazy_expiry_counts_and_frees() {
         let mut c = cache(0, "noeviction", 4);
         c.set(1, SimTime(0), 50, Some(SimDuration(10)));
-        assert_eq!(c.get(1, SimTime(9)), Lookup::Hit { expire_at: SimTime(10) });
+        assert_eq!(
+            c.get(1, SimTime(9)),
+            Lookup::Hit {
+                expire_at: SimTime(10)
+            }
+        );
         assert_eq!(c.used_memory(), 110);
         assert_eq!(c.get(1, SimTime(10)), Lookup::Expired);
         assert_eq!(c.get(1, SimTime(11)), Lookup::Miss);
         assert_eq!(c.used_memory(), 0);
         let s = c.stats();
-        assert_eq!((s.keyspace_hits, s.keyspace_misses, s.expired_keys), (1, 2, 1));
+        assert_eq!(
+            (s.keyspace_hits, s.keyspace_misses, s.expired_keys),
+            (1, 2, 1)
+        );
     }
 
     #[test]
@@ -529,9 +547,15 @@ mod tests {
         let mut c = cache(0, "noeviction", 2);
         c.set(0, SimTime(0), 100, None);
         c.set(0, SimTime(5), 200, Some(S));
-        assert_eq!((c.stored_keys(), c.volatile_keys(), c.used_memory()), (1, 1, 260));
+        assert_eq!(
+            (c.stored_keys(), c.volatile_keys(), c.used_memory()),
+            (1, 1, 260)
+        );
         c.set(0, SimTime(6), 10, None);
-        assert_eq!((c.stored_keys(), c.volatile_keys(), c.used_memory()), (1, 0, 60));
+        assert_eq!(
+            (c.stored_keys(), c.volatile_keys(), c.used_memory()),
+            (1, 0, 60)
+        );
     }
 
     #[test]

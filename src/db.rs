@@ -101,7 +101,9 @@ impl<T: Copy + Ord> Database<T> {
     pub fn start(&mut self, now: SimTime, owner: T, class: u8, seq: u64) {
         debug_assert!(self.in_flight() < self.connections);
         self.advance(now);
-        let work = sample(&self.query_times[class as usize], &mut self.rng).0.max(1);
+        let work = sample(&self.query_times[class as usize], &mut self.rng)
+            .0
+            .max(1);
         self.running.push(Reverse(Job {
             vfinish: self.vclock + work,
             seq,

@@ -30,7 +30,7 @@ use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::{Arrival, Prewarm, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{
-    KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
+    KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
 use queue::{EventKey, Lane, TimerHeap};
 use requests::{NO_USER, Phase, ReqRef, Request, Requests};
@@ -120,6 +120,7 @@ struct Engine {
     retry_backoff: SimDuration,
     // randomness
     keys: KeySampler,
+    key_batch: KeyBatch,
     arrivals_rng: Stream,
     keys_rng: Stream,
     ttl_rng: Stream,
@@ -166,6 +167,7 @@ impl Engine {
             retries: sc.clients.retries,
             retry_backoff: sc.clients.retry_backoff,
             keys: KeySampler::new(keys, sc.clients.zipf),
+            key_batch: KeyBatch::default(),
             arrivals_rng: stream(seed, Component::Arrivals),
             keys_rng: stream(seed, Component::Keys),
             ttl_rng: stream(seed, Component::TtlJitter),
@@ -173,7 +175,10 @@ impl Engine {
             last_release: SimTime::ZERO,
             seq: 0,
             next_arrival: NO_EVENT,
-            cache: Cache::new(cache_config(sc, &class_of), stream(seed, Component::Eviction)),
+            cache: Cache::new(
+                cache_config(sc, &class_of),
+                stream(seed, Component::Eviction),
+            ),
             db: Database::new(
                 &sc.database,
                 sc.clients.classes.iter().map(|c| c.query_time).collect(),
@@ -400,7 +405,7 @@ impl Engine {
 
     /// A client sends a request for a Zipf-drawn key.
     fn new_request(&mut self, user: u32) {
-        let rank = self.keys.sample(&mut self.keys_rng);
+        let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
         let key = if self.churn_per_s > 0.0 {
             let shift = (self.now.as_secs_f64() * self.churn_per_s) as u64 % self.keys_total as u64;
             ((rank as u64 + shift) % self.keys_total as u64) as u32
@@ -545,7 +550,8 @@ impl Engine {
         let ttl = self.draw_ttl(key);
         let bytes = self.value_bytes[key as usize] as u64;
         // On OOM the client still gets the value it computed; nothing is cached.
-        self.cache.set(key, self.now + self.half_latency, bytes, ttl);
+        self.cache
+            .set(key, self.now + self.half_latency, bytes, ttl);
         self.metrics.observe_memory(self.cache.used_memory());
         self.requests.get_mut(r).phase = Phase::Set;
         self.send_to_cache(r);

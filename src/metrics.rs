@@ -279,11 +279,7 @@ impl Metrics {
             db_started: 0,
             db_wait_ns: 0,
             at_row_start: Snapshot::default(),
-            at_warmup: if warmup.0 == 0 {
-                Some(Snapshot::default())
-            } else {
-                None
-            },
+            at_warmup: None,
             rows: Vec::new(),
         }
     }

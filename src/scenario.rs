@@ -11,8 +11,8 @@ pub mod validate;
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
 pub use crate::cache::policy::EvictionPolicy;
+use crate::error::{Error, Result};
 use crate::time::SimDuration;
 
 pub use raw::RawScenario;

@@ -65,6 +65,41 @@ impl KeySampler {
     }
 }
 
+/// Keys drawn ahead in batches: the table lookups of a batch are independent,
+/// so the processor overlaps their cache misses instead of waiting for each.
+/// Draws come from the stream in the same order as one at a time.
+#[derive(Clone, Debug)]
+pub struct KeyBatch {
+    keys: [u32; KEY_BATCH],
+    next: usize,
+}
+
+const KEY_BATCH: usize = 64;
+
+impl Default for KeyBatch {
+    fn default() -> Self {
+        KeyBatch {
+            keys: [0; KEY_BATCH],
+            next: KEY_BATCH,
+        }
+    }
+}
+
+impl KeyBatch {
+    /// The next key of `sampler`'s sequence.
+    #[inline]
+    pub fn next(&mut self, sampler: &KeySampler, rng: &mut Stream) -> u32 {
+        if self.next == KEY_BATCH {
+            for slot in &mut self.keys {
+                *slot = sampler.sample(rng);
+            }
+            self.next = 0;
+        }
+        self.next += 1;
+        self.keys[self.next - 1]
+    }
+}
+
 /// A probability in [0, 1] as a 32-bit threshold (u32::MAX means "always").
 fn threshold(p: f64) -> u32 {
     (p * 4_294_967_296.0).min(u32::MAX as f64) as u32
@@ -106,7 +141,10 @@ pub fn value_sizes(class_of: &[u8], sizes: &[SizeDistribution], rng: &mut Stream
             SizeDistribution::Constant(bytes) => bytes.min(u32::MAX as u64) as u32,
             SizeDistribution::Lognormal { mu, sigma } => {
                 let z: f64 = StandardNormal.sample(rng);
-                (mu + sigma * z).exp().round().clamp(1.0, 512.0 * 1024.0 * 1024.0) as u32
+                (mu + sigma * z)
+                    .exp()
+                    .round()
+                    .clamp(1.0, 512.0 * 1024.0 * 1024.0) as u32
             }
         })
         .collect()

@@ -12,6 +12,7 @@ fn scenario_text() -> impl Strategy<Value = String> {
         (prop::option::of(1u64..400), 0u32..3, prop::option::of(1u64..300)),
         (1u32..40, prop::option::of(1u32..8), 1u64..40, 0u64..5_000),
         (0.0f64..0.5, 0u64..3, 0u64..i64::MAX as u64),
+        (prop::option::of(20_000u64..400_000), 0usize..10),
     )
         .prop_map(
             |(
@@ -19,7 +20,12 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 (timeout_ms, retries, pool_timeout_ms),
                 (connections, cores, query_ms, ttl_ms),
                 (jitter, warmup_s, seed),
+                (maxmemory, policy),
             )| {
+                let memory = maxmemory.map_or(String::new(), |m| {
+                    let policy = stampede::cache::policy::EvictionPolicy::NAMES[policy];
+                    format!("maxmemory = {m}\npolicy = \"{policy}\"")
+                });
                 let arrival = if closed {
                     format!("arrival = \"closed\"\nclients = {}\nthink = \"20ms\"", rate as u64 / 20 + 1)
                 } else {
@@ -32,12 +38,19 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 format!(
                     "name = \"prop\"\nduration = \"6s\"\nwarmup = \"{warmup_s}s\"\nseed = {seed}\ninterval = \"250ms\"\n\
                      [clients]\nkeys = {keys}\nzipf = {zipf}\n{arrival}\n{timeout}\nretries = {retries}\nretry_backoff = \"30ms\"\n\
-                     [cache]\nlatency = \"1ms\"\n{ttl}\nttl_jitter = {jitter}\n\
+                     [cache]\nlatency = \"1ms\"\n{ttl}\nttl_jitter = {jitter}\n{memory}\n\
                      [database]\nconnections = {connections}\n{pool}\n{cores}\n\
                      query_time = {{ dist = \"exponential\", mean = \"{query_ms}ms\" }}\n"
                 )
             },
         )
+}
+
+/// The `maxmemory` of a generated scenario, if it has one.
+fn maxmemory_of(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("maxmemory = "))
+        .map(|v| v.parse().expect("generated as an integer"))
 }
 
 proptest! {
@@ -64,6 +77,13 @@ proptest! {
         prop_assert_eq!(arrived, first_reads);
         prop_assert!(arrived >= s.requests);
         prop_assert!(rows.windows(2).all(|w| w[0].t_s < w[1].t_s));
+        // Memory: never above maxmemory by more than the one write Redis lets
+        // through before the next command evicts (86 + 42 + 100 bytes here).
+        if let Some(limit) = maxmemory_of(&text) {
+            prop_assert!(s.used_memory_peak <= limit + 228, "peak {} limit {limit}", s.used_memory_peak);
+        } else {
+            prop_assert_eq!(s.evicted_keys + s.oom_rejections, 0);
+        }
     }
 
     #[test]

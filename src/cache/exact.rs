@@ -106,7 +106,8 @@ impl ExactLfu {
     /// Removes `key`.
     pub fn remove(&mut self, key: u32) {
         let k = key as usize;
-        self.order.remove(&(self.accesses[k], self.last_tick[k], key));
+        self.order
+            .remove(&(self.accesses[k], self.last_tick[k], key));
     }
 
     /// Counts an access to `key`.

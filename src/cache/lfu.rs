@@ -95,9 +95,15 @@ mod tests {
         let state = pack(0, 20);
         let later = SimTime(3 * NANOS_PER_MINUTE + 1);
         assert_eq!(decayed(state, later, CONFIG), 17);
-        let slow = LfuConfig { decay_minutes: 2, ..CONFIG };
+        let slow = LfuConfig {
+            decay_minutes: 2,
+            ..CONFIG
+        };
         assert_eq!(decayed(state, later, slow), 19);
-        let off = LfuConfig { decay_minutes: 0, ..CONFIG };
+        let off = LfuConfig {
+            decay_minutes: 0,
+            ..CONFIG
+        };
         assert_eq!(decayed(state, later, off), 20);
     }
 }

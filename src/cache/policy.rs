@@ -80,13 +80,28 @@ impl EvictionPolicy {
         use Scope::*;
         Some(match name {
             "noeviction" => NoEviction,
-            "allkeys-lru" => Sampled { scope: AllKeys, rank: Lru },
-            "allkeys-lfu" => Sampled { scope: AllKeys, rank: Lfu },
+            "allkeys-lru" => Sampled {
+                scope: AllKeys,
+                rank: Lru,
+            },
+            "allkeys-lfu" => Sampled {
+                scope: AllKeys,
+                rank: Lfu,
+            },
             "allkeys-random" => Random { scope: AllKeys },
-            "volatile-lru" => Sampled { scope: Volatile, rank: Lru },
-            "volatile-lfu" => Sampled { scope: Volatile, rank: Lfu },
+            "volatile-lru" => Sampled {
+                scope: Volatile,
+                rank: Lru,
+            },
+            "volatile-lfu" => Sampled {
+                scope: Volatile,
+                rank: Lfu,
+            },
             "volatile-random" => Random { scope: Volatile },
-            "volatile-ttl" => Sampled { scope: Volatile, rank: Ttl },
+            "volatile-ttl" => Sampled {
+                scope: Volatile,
+                rank: Ttl,
+            },
             "lru" => ExactLru,
             "lfu" => ExactLfu,
             _ => return None,
@@ -95,7 +110,13 @@ impl EvictionPolicy {
 
     /// Whether accesses update LFU counters (else LRU clocks).
     pub fn uses_lfu(&self) -> bool {
-        matches!(self, EvictionPolicy::Sampled { rank: Rank::Lfu, .. })
+        matches!(
+            self,
+            EvictionPolicy::Sampled {
+                rank: Rank::Lfu,
+                ..
+            }
+        )
     }
 }
 
@@ -177,7 +198,11 @@ mod tests {
         }
         // Full of the 16 best; worse candidates are refused.
         pool.offer(0, 999);
-        assert!(pool.slots.iter().all(|s| s.is_some_and(|(score, _)| score >= 124)));
+        assert!(
+            pool.slots
+                .iter()
+                .all(|s| s.is_some_and(|(score, _)| score >= 124))
+        );
     }
 
     #[test]

@@ -135,7 +135,9 @@ impl ClassMetrics {
             self.memory_max[c] = self.memory_max[c].max(now.used_memory);
         }
         self.at_row_start = stats.to_vec();
-        self.row.iter_mut().for_each(|r| *r = ClassCounters::default());
+        self.row
+            .iter_mut()
+            .for_each(|r| *r = ClassCounters::default());
     }
 
     /// The per-class summary and rows, given the cache's class counters at the end.
@@ -151,7 +153,11 @@ impl ClassMetrics {
                     requests: t.requests,
                     hits: t.hits,
                     misses: t.misses,
-                    hit_ratio: if reads == 0 { 0.0 } else { t.hits as f64 / reads as f64 },
+                    hit_ratio: if reads == 0 {
+                        0.0
+                    } else {
+                        t.hits as f64 / reads as f64
+                    },
                     used_memory: stats[c].used_memory,
                     used_memory_max: self.memory_max[c].max(stats[c].used_memory),
                     evicted_keys: stats[c].evicted_keys - base[c].evicted_keys,

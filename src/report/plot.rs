@@ -232,7 +232,10 @@ pub fn run_charts(
     let mid = |t_s: f64| t_s + interval_s / 2.0;
     let line = |name: &str, value: &dyn Fn(&TimeseriesRow) -> Option<f64>| Series {
         name: name.to_string(),
-        points: rows.iter().filter_map(|r| value(r).map(|v| (mid(r.t_s), v))).collect(),
+        points: rows
+            .iter()
+            .filter_map(|r| value(r).map(|v| (mid(r.t_s), v)))
+            .collect(),
     };
     let every = format_interval(interval_s);
     let name = &scenario.name;
@@ -277,10 +280,15 @@ pub fn run_charts(
                 y_label: "queries".into(),
                 series: vec![
                     line("running (max)", &|r| Some(r.db_inflight_max as f64)),
-                    line("waiting for a connection (max)", &|r| Some(r.db_queue_max as f64)),
+                    line("waiting for a connection (max)", &|r| {
+                        Some(r.db_queue_max as f64)
+                    }),
                 ],
                 log_y: false,
-                reference: Some((connections as f64, format!("pool size ({connections} connections)"))),
+                reference: Some((
+                    connections as f64,
+                    format!("pool size ({connections} connections)"),
+                )),
             },
         ],
     );
@@ -292,21 +300,32 @@ pub fn run_charts(
                 y_label: "used memory (MiB)".into(),
                 series: vec![line("used_memory", &|r| Some(mib(r.used_memory)))],
                 log_y: false,
-                reference: (maxmemory > 0).then(|| (mib(maxmemory), format!("maxmemory ({:.1} MiB)", mib(maxmemory)))),
+                reference: (maxmemory > 0).then(|| {
+                    (
+                        mib(maxmemory),
+                        format!("maxmemory ({:.1} MiB)", mib(maxmemory)),
+                    )
+                }),
             },
             Panel {
                 y_label: "keys per second".into(),
                 series: vec![
                     line("evicted keys/s", &|r| Some(per_s(r.evicted_keys))),
                     line("expired keys/s", &|r| Some(per_s(r.expired_keys))),
-                    line("SETs rejected with OOM/s", &|r| Some(per_s(r.oom_rejections))),
+                    line("SETs rejected with OOM/s", &|r| {
+                        Some(per_s(r.oom_rejections))
+                    }),
                 ],
                 log_y: false,
                 reference: None,
             },
         ],
     );
-    let mut figures = vec![("latency.png", latency), ("db_load.png", db_load), ("memory.png", memory)];
+    let mut figures = vec![
+        ("latency.png", latency),
+        ("db_load.png", db_load),
+        ("memory.png", memory),
+    ];
     if scenario.clients.classes.len() > 1 {
         let by_class = |value: &dyn Fn(&ClassRow) -> Option<f64>| -> Vec<Series> {
             scenario

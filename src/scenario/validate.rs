@@ -234,7 +234,10 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
         } else {
             return Err(s.error(
                 "clients.churn",
-                format!("is {}; it must be >= 0 keys per second (0 = stationary popularity)", c.churn),
+                format!(
+                    "is {}; it must be >= 0 keys per second (0 = stationary popularity)",
+                    c.churn
+                ),
             ));
         },
         classes: classes(raw, s)?,
@@ -247,7 +250,10 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
     if !(0.0..1.0).contains(&c.ttl_jitter) {
         return Err(s.error(
             "cache.ttl_jitter",
-            format!("is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)", c.ttl_jitter),
+            format!(
+                "is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)",
+                c.ttl_jitter
+            ),
         ));
     }
     let prewarm = match c.prewarm.as_str() {
@@ -267,24 +273,37 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
     let policy = EvictionPolicy::from_name(&c.policy).ok_or_else(|| {
         s.error(
             "cache.policy",
-            format!("is {:?}; allowed: {}", c.policy, EvictionPolicy::NAMES.join(", ")),
+            format!(
+                "is {:?}; allowed: {}",
+                c.policy,
+                EvictionPolicy::NAMES.join(", ")
+            ),
         )
     })?;
     if !(1..=64).contains(&c.samples) {
         return Err(s.error(
             "cache.samples",
-            format!("is {}; maxmemory-samples must be between 1 and 64", c.samples),
+            format!(
+                "is {}; maxmemory-samples must be between 1 and 64",
+                c.samples
+            ),
         ));
     }
     let decay = s.duration("cache.lfu_decay_time", &c.lfu_decay_time)?;
     if decay.0 % SimDuration::from_secs(60).0 != 0 {
         return Err(s.error(
             "cache.lfu_decay_time",
-            format!("is {}; Redis counts it in whole minutes, e.g. \"1m\" (\"0s\" = no decay)", c.lfu_decay_time),
+            format!(
+                "is {}; Redis counts it in whole minutes, e.g. \"1m\" (\"0s\" = no decay)",
+                c.lfu_decay_time
+            ),
         ));
     }
     if !(1..=500).contains(&c.hz) {
-        return Err(s.error("cache.hz", format!("is {}; Redis allows hz between 1 and 500", c.hz)));
+        return Err(s.error(
+            "cache.hz",
+            format!("is {}; Redis allows hz between 1 and 500", c.hz),
+        ));
     }
     Ok(Cache {
         latency,
@@ -308,7 +327,9 @@ const MAX_VALUE_BYTES: u64 = 512 * 1024 * 1024;
 /// (`b`, `k`/`kb`, `m`/`mb`, `g`/`gb`: `k` = 1000, `kb` = 1024, as in redis.conf).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let scale: u64 = match unit.trim() {
         "" | "b" => 1,
@@ -318,11 +339,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1 << 20,
         "g" => 1_000_000_000,
         "gb" => 1 << 30,
-        _ => return Err(format!("`{text}` has an unknown unit; use bytes or b, kb, mb, gb (1024-based) or k, m, g (1000-based)")),
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit; use bytes or b, kb, mb, gb (1024-based) or k, m, g (1000-based)"
+            ));
+        }
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size such as 100, \"512b\", \"2kb\" or \"64mb\""))?;
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a size such as 100, \"512b\", \"2kb\" or \"64mb\"")
+    })?;
     Ok((value * scale as f64).round() as u64)
 }
 
@@ -343,12 +368,18 @@ fn size_value(value: &toml::Value, key: &str, s: &Source) -> Result<u64> {
 fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribution> {
     let dist = match value {
         toml::Value::Table(t) => {
-            let field = |name: &str| t.get(name).map(|v| size_value(v, &format!("{key}.{name}"), s));
+            let field = |name: &str| {
+                t.get(name)
+                    .map(|v| size_value(v, &format!("{key}.{name}"), s))
+            };
             let allowed = |names: &[&str]| -> Result<()> {
                 match t.keys().find(|k| !names.contains(&k.as_str())) {
                     Some(k) => Err(s.error(
                         &format!("{key}.{k}"),
-                        format!("is not a key of this distribution; allowed: {}", names.join(", ")),
+                        format!(
+                            "is not a key of this distribution; allowed: {}",
+                            names.join(", ")
+                        ),
                     )),
                     None => Ok(()),
                 }
@@ -361,7 +392,8 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                 }
                 Some("lognormal") => {
                     allowed(&["dist", "median", "sigma", "p99"])?;
-                    let median = field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
+                    let median =
+                        field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
                     if median == 0 {
                         return Err(s.error(&format!("{key}.median"), "must be above 0 bytes"));
                     }
@@ -370,17 +402,29 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                             .as_float()
                             .or_else(|| sigma.as_integer().map(|i| i as f64))
                             .filter(|x| x.is_finite() && *x > 0.0)
-                            .ok_or_else(|| s.error(&format!("{key}.sigma"), "must be a number > 0"))?,
+                            .ok_or_else(|| {
+                                s.error(&format!("{key}.sigma"), "must be a number > 0")
+                            })?,
                         (None, Some(p99)) => {
                             let p99 = p99?;
                             if p99 <= median {
-                                return Err(s.error(&format!("{key}.p99"), "must exceed the median"));
+                                return Err(
+                                    s.error(&format!("{key}.p99"), "must exceed the median")
+                                );
                             }
                             (p99 as f64 / median as f64).ln() / Z99
                         }
-                        _ => return Err(s.error(key, "a lognormal size needs exactly one of `sigma` or `p99`")),
+                        _ => {
+                            return Err(s.error(
+                                key,
+                                "a lognormal size needs exactly one of `sigma` or `p99`",
+                            ));
+                        }
                     };
-                    SizeDistribution::Lognormal { mu: (median as f64).ln(), sigma }
+                    SizeDistribution::Lognormal {
+                        mu: (median as f64).ln(),
+                        sigma,
+                    }
                 }
                 _ => {
                     return Err(s.error(
@@ -426,10 +470,19 @@ fn classes(raw: &RawScenario, s: &Source) -> Result<Vec<KeyClass>> {
     for (i, c) in raw.clients.classes.iter().enumerate() {
         let key = |field: &str| format!("clients.classes[{i}].{field}");
         if c.name.is_empty() || out.iter().any(|o| o.name == c.name) {
-            return Err(s.error(&key("name"), format!("is {:?}; class names must be non-empty and distinct", c.name)));
+            return Err(s.error(
+                &key("name"),
+                format!(
+                    "is {:?}; class names must be non-empty and distinct",
+                    c.name
+                ),
+            ));
         }
         if !(c.share.is_finite() && c.share > 0.0) {
-            return Err(s.error(&key("share"), format!("is {}; a share must be > 0", c.share)));
+            return Err(s.error(
+                &key("share"),
+                format!("is {}; a share must be > 0", c.share),
+            ));
         }
         out.push(KeyClass {
             name: c.name.clone(),
@@ -450,7 +503,10 @@ fn classes(raw: &RawScenario, s: &Source) -> Result<Vec<KeyClass>> {
     }
     let total: f64 = out.iter().map(|c| c.share).sum();
     if (total - 1.0).abs() > 1e-6 {
-        return Err(s.error("clients.classes", format!("shares add up to {total}; they must add up to 1")));
+        return Err(s.error(
+            "clients.classes",
+            format!("shares add up to {total}; they must add up to 1"),
+        ));
     }
     if out.len() > u8::MAX as usize {
         return Err(s.error("clients.classes", "at most 255 classes are supported"));
