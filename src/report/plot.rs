@@ -39,7 +39,7 @@ const REFERENCE_LINE: RGBColor = RGBColor(120, 120, 120);
 pub struct Series {
     /// Legend label.
     pub name: String,
-    /// Points (x, y); x in seconds.
+    /// Points (x, y); x in the figure's time unit.
     pub points: Vec<(f64, f64)>,
 }
 
@@ -61,10 +61,12 @@ pub struct Figure {
     pub title: String,
     /// The panels, top to bottom.
     pub panels: Vec<Panel>,
-    /// Seconds of warmup, shaded.
-    pub warmup_s: f64,
-    /// End of the time axis, seconds.
-    pub end_s: f64,
+    /// Warmup, shaded, in `time_unit`s.
+    pub warmup: f64,
+    /// End of the time axis, in `time_unit`s.
+    pub end: f64,
+    /// The time axis unit: "s", "min" or "h".
+    pub time_unit: &'static str,
 }
 
 fn ensure_font() {
@@ -116,7 +118,7 @@ fn draw_panel(
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .chain(panel.reference.iter().map(|r| r.0));
-    let x_range = 0.0..figure.end_s.max(1e-9);
+    let x_range = 0.0..figure.end.max(1e-9);
     if panel.log_y {
         let positive: Vec<f64> = ys.filter(|y| *y > 0.0).collect();
         let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
@@ -166,7 +168,7 @@ where
         .axis_desc_style((FONT, 17))
         .light_line_style(RGBColor(240, 240, 240));
     if show_x_label {
-        mesh.x_desc("simulated time (s)");
+        mesh.x_desc(format!("simulated time ({})", figure.time_unit));
     }
     mesh.draw()?;
 
@@ -174,10 +176,10 @@ where
         let r = chart.y_range();
         (r.start, r.end)
     };
-    if figure.warmup_s > 0.0 {
+    if figure.warmup > 0.0 {
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y_lo), (figure.warmup_s, y_hi)],
+                [(0.0, y_lo), (figure.warmup, y_hi)],
                 WARMUP_FILL.filled(),
             )))?
             .label("warmup (not in summary)")
@@ -194,7 +196,7 @@ where
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3)));
     }
     if let Some((value, label)) = &panel.reference {
-        let end = figure.end_s;
+        let end = figure.end;
         let steps = 60;
         let dashes = (0..steps).step_by(2).map(move |k| {
             let a = end * k as f64 / steps as f64;
@@ -226,10 +228,10 @@ pub fn run_charts(
     class_rows: &[ClassRow],
 ) -> Result<Vec<PathBuf>> {
     let interval_s = scenario.interval.as_secs_f64();
-    let warmup_s = scenario.warmup.as_secs_f64();
     let end_s = rows.last().map_or(1.0, |r| r.t_s + interval_s);
+    let (time_unit, seconds_per_unit) = time_unit(end_s);
     // Points sit at the middle of their interval.
-    let mid = |t_s: f64| t_s + interval_s / 2.0;
+    let mid = |t_s: f64| (t_s + interval_s / 2.0) / seconds_per_unit;
     let line = |name: &str, value: &dyn Fn(&TimeseriesRow) -> Option<f64>| Series {
         name: name.to_string(),
         points: rows
@@ -242,8 +244,9 @@ pub fn run_charts(
     let figure = |title: String, panels: Vec<Panel>| Figure {
         title,
         panels,
-        warmup_s,
-        end_s,
+        warmup: scenario.warmup.as_secs_f64() / seconds_per_unit,
+        end: end_s / seconds_per_unit,
+        time_unit,
     };
     let per_s = |n: u64| n as f64 / interval_s;
     let mib = |b: u64| b as f64 / 1_048_576.0;
@@ -372,6 +375,18 @@ pub fn run_charts(
     Ok(written)
 }
 
+/// The time axis unit for a run of `end_s` seconds: seconds up to 20 minutes,
+/// minutes up to 5 hours, hours beyond.
+fn time_unit(end_s: f64) -> (&'static str, f64) {
+    if end_s <= 1200.0 {
+        ("s", 1.0)
+    } else if end_s <= 5.0 * 3600.0 {
+        ("min", 60.0)
+    } else {
+        ("h", 3600.0)
+    }
+}
+
 /// A tick label with no needless digits: 1200, 45, 2.5, 0.25.
 fn tick_label(v: &f64) -> String {
     let a = v.abs();
@@ -389,10 +404,12 @@ fn tick_label(v: &f64) -> String {
     }
 }
 
-/// "1 s", "100 ms": the row width for chart titles.
+/// "1 s", "100 ms", "5 min": the row width for chart titles.
 fn format_interval(seconds: f64) -> String {
-    if seconds >= 1.0 {
-        format!("{} s", seconds)
+    if seconds >= 60.0 && seconds % 60.0 == 0.0 {
+        format!("{} min", seconds / 60.0)
+    } else if seconds >= 1.0 {
+        format!("{seconds} s")
     } else {
         format!("{} ms", seconds * 1e3)
     }
