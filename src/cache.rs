@@ -114,6 +114,7 @@ pub struct CacheConfig {
 enum Removal {
     Expired,
     Evicted,
+    Deleted,
 }
 
 const ABSENT: u32 = u32::MAX;
@@ -244,6 +245,81 @@ impl Cache {
             self.replace(key, bytes, expire_at);
         }
         Write::Stored
+    }
+
+    /// `SET key value NX PX ttl`: stores only if the key is absent (or expired).
+    ///
+    /// Returns whether it stored, or `Err(OutOfMemory)` when memory is full.
+    pub fn set_if_absent(
+        &mut self,
+        key: u32,
+        now: SimTime,
+        value_bytes: u64,
+        ttl: Option<SimDuration>,
+    ) -> Result<bool, Write> {
+        if self.live(key, now) {
+            self.make_room(now);
+            return Ok(false);
+        }
+        match self.set(key, now, value_bytes, ttl) {
+            Write::Stored => Ok(true),
+            Write::OutOfMemory => Err(Write::OutOfMemory),
+        }
+    }
+
+    /// `DEL key`: deletes a live key (an expired one is reclaimed as expired); true if it was live.
+    pub fn delete(&mut self, key: u32, now: SimTime) -> bool {
+        self.make_room(now);
+        let live = self.live(key, now);
+        if self.contains(key) {
+            self.remove(
+                key,
+                if live {
+                    Removal::Deleted
+                } else {
+                    Removal::Expired
+                },
+            );
+        }
+        live
+    }
+
+    /// `PEXPIRE key ttl`: sets a live key's TTL; true if the key was live.
+    pub fn expire(&mut self, key: u32, now: SimTime, ttl: SimDuration) -> bool {
+        self.make_room(now);
+        if !self.live(key, now) {
+            return false;
+        }
+        let bytes = self.entries[key as usize].bytes;
+        let had_ttl = self.entries[key as usize].vpos != ABSENT;
+        let bytes = if had_ttl {
+            bytes
+        } else {
+            bytes + self.config.ttl_overhead as u32
+        };
+        self.replace(key, bytes, now + ttl);
+        true
+    }
+
+    /// Evicts `key` now, as if the eviction policy had chosen it (the `evict` fault).
+    pub fn evict(&mut self, key: u32) {
+        if self.contains(key) {
+            self.remove(key, Removal::Evicted);
+        }
+    }
+
+    /// `FLUSHALL`: deletes every key.
+    pub fn flush(&mut self) {
+        while let Some(&key) = self.stored.last() {
+            self.remove(key, Removal::Deleted);
+        }
+        self.pool = EvictionPool::default();
+    }
+
+    /// Whether `key` is stored and not expired at `now`.
+    fn live(&self, key: u32, now: SimTime) -> bool {
+        let e = &self.entries[key as usize];
+        e.pos != ABSENT && e.expire_at > now
     }
 
     /// Evicts until memory fits, as Redis does before each command; false if it cannot.
@@ -417,6 +493,7 @@ impl Cache {
                 self.stats.evicted_keys += 1;
                 class.evicted_keys += 1;
             }
+            Removal::Deleted => {}
         }
     }
 
@@ -610,6 +687,37 @@ mod tests {
         c.get(9, SimTime(0));
         assert!(!c.contains(1), "the key expiring first goes");
         assert!(c.contains(0) && c.contains(2) && c.contains(3));
+    }
+
+    #[test]
+    fn lock_commands_follow_redis_semantics() {
+        let mut c = cache(0, "noeviction", 4);
+        assert_eq!(
+            c.set_if_absent(0, SimTime(0), 16, Some(SimDuration(100))),
+            Ok(true)
+        );
+        assert_eq!(
+            c.set_if_absent(0, SimTime(50), 16, Some(SimDuration(100))),
+            Ok(false)
+        );
+        assert!(
+            c.expire(0, SimTime(90), SimDuration(100)),
+            "renewed until 190"
+        );
+        assert_eq!(
+            c.set_if_absent(0, SimTime(150), 16, Some(SimDuration(100))),
+            Ok(false)
+        );
+        // After the lease lapses, the next SET NX wins.
+        assert_eq!(
+            c.set_if_absent(0, SimTime(190), 16, Some(SimDuration(100))),
+            Ok(true)
+        );
+        assert!(c.delete(0, SimTime(200)));
+        assert!(!c.delete(0, SimTime(200)));
+        c.set(1, SimTime(0), 16, None);
+        c.flush();
+        assert_eq!((c.stored_keys(), c.used_memory()), (0, 0));
     }
 
     #[test]

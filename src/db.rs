@@ -50,6 +50,8 @@ pub struct Database<T> {
     busy_ns: u128,
     busy_since: SimTime,
     query_times: Vec<Distribution>,
+    /// Query-time multiplier in thousandths (1000 = normal; `db-slowdown`).
+    slowdown_milli: u64,
     rng: Stream,
 }
 
@@ -68,6 +70,7 @@ impl<T: Copy + Ord> Database<T> {
             busy_ns: 0,
             busy_since: SimTime::ZERO,
             query_times,
+            slowdown_milli: 1000,
             rng,
         }
     }
@@ -118,12 +121,18 @@ impl<T: Copy + Ord> Database<T> {
         let remaining = job.vfinish - self.vclock.min(job.vfinish);
         let n = self.running.len() as u128;
         let eff = self.effective_cores(n);
-        let dt = if eff == n {
+        let dt = if eff == n && self.slowdown_milli == 1000 {
             remaining // full speed: virtual time is real time
         } else {
-            (remaining as u128 * n).div_ceil(eff) as u64
+            (remaining as u128 * n * self.slowdown_milli as u128).div_ceil(eff * 1000) as u64
         };
         Some((SimTime(self.last_advance.0 + dt), job.seq))
+    }
+
+    /// From `now` on, queries take `factor` times as long (1 = normal).
+    pub fn set_slowdown(&mut self, now: SimTime, factor: f64) {
+        self.advance(now);
+        self.slowdown_milli = ((factor * 1000.0).round() as u64).max(1);
     }
 
     /// Completes the earliest running query at `now` and returns its owner.
@@ -180,10 +189,10 @@ impl<T: Copy + Ord> Database<T> {
         let eff = self.effective_cores(n);
         self.vclock += if n == 0 {
             0 // idle: nothing runs, nothing progresses
-        } else if eff == n {
+        } else if eff == n && self.slowdown_milli == 1000 {
             dt // full speed
         } else {
-            (dt as u128 * eff / n) as u64
+            (dt as u128 * eff * 1000 / (n * self.slowdown_milli as u128)) as u64
         };
         self.last_advance = now;
     }
@@ -256,6 +265,16 @@ mod tests {
         assert_eq!(d.finish(t), 0);
         let (t2, _) = d.next_completion().unwrap();
         assert_eq!(t2, SimTime(20_000_000));
+    }
+
+    #[test]
+    fn slowdown_stretches_running_queries() {
+        // A 10 ms query; at 4 ms the database slows down 3x: the remaining
+        // 6 ms of work take 18 ms, so it finishes at 22 ms.
+        let mut d = db(4, None, 10);
+        d.submit(SimTime(0), 0, 0, 0);
+        d.set_slowdown(SimTime(4_000_000), 3.0);
+        assert_eq!(d.next_completion().unwrap().0, SimTime(22_000_000));
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! The discrete-event loop: requests flow through cache and database.
+//! The discrete-event loop: requests flow through cache, strategy and database.
 //!
 //! One run is single-threaded and deterministic. Pending events live in a few
 //! containers, each cheap for its kind of delay (see [`queue`]): the single
 //! next open-loop arrival is a scalar; cache replies, client timeouts, pool
-//! timeouts and retries have constant delays and sit in FIFO lanes; database
-//! completions come from the pool's own heap ([`crate::db`]); think times use a
-//! heap. Each step takes the earliest (time, sequence) head among them, so
-//! simultaneous events run in the order they were scheduled.
+//! timeouts, retries, strategy sleeps and lease renewals have constant delays
+//! and sit in FIFO lanes; database completions come from the pool's own heap
+//! ([`crate::db`]); think times use a heap; faults are a sorted list. Each step
+//! takes the earliest (time, sequence) head among them, so simultaneous events
+//! run in the order they were scheduled.
 //!
 //! A cache command takes effect at its server time (send + latency/2) and its
 //! reply arrives at send + latency. Because every command travels the same
@@ -14,26 +15,31 @@
 //! set to its server time, gives the same state sequence as applying it on
 //! arrival at the server, and saves an event per command.
 //!
-//! The per-request path (plain cache-aside, strategy `none`) reads top to
-//! bottom: [`Engine::new_request`] → GET → on a miss [`Engine::submit_query`]
-//! → database → [`Engine::send_set`] → SET reply → answer.
+//! The per-request path reads top to bottom: [`Engine::new_request`] → GET
+//! ([`Engine::send_get`]) → on the reply, the strategy decides
+//! ([`Engine::on_get_reply`]): serve, refresh, or take the miss path
+//! ([`Engine::on_miss`]: query, lock, coalesce or lease) → database
+//! ([`Engine::submit_query`]) → SET ([`Engine::send_set`]) → answer.
 
 pub mod queue;
 pub mod requests;
 
+use std::collections::HashMap;
+
 use crate::cache::lfu::LfuConfig;
-use crate::cache::{Cache, CacheConfig};
+use crate::cache::{Cache, CacheConfig, Lookup, Write};
 use crate::db::{Admission, Database};
-use crate::metrics::classes::{ClassCounters, ClassMetrics, ClassRow};
-use crate::metrics::{Counters, Metrics, RunSummary, Snapshot, TimeseriesRow};
+use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
+use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
-use crate::scenario::{Arrival, Prewarm, Scenario};
+use crate::scenario::{Arrival, FaultKind, Prewarm, Scenario};
+use crate::strategy::{Found, OnHit, OnTimeout, Strategy, on_hit};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
 use queue::{EventKey, Lane, TimerHeap};
-use requests::{NO_USER, Phase, ReqRef, Request, Requests};
+use requests::{NO_USER, Phase, Reply, ReqRef, Request, Requests};
 
 /// What a run produced: the summary and the time series.
 #[derive(Clone, Debug)]
@@ -53,11 +59,14 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunOutput {
     engine.finish(scenario, seed)
 }
 
+/// Bytes of a lock's value (a random token).
+const LOCK_VALUE_BYTES: u64 = 16;
+
 /// The cache's configuration for scenario `sc` with keys in classes `class_of`.
 fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
     let c = &sc.cache;
     CacheConfig {
-        keys: sc.clients.keys,
+        keys: sc.clients.keys * if sc.strategy.uses_locks() { 2 } else { 1 },
         maxmemory_bytes: c.maxmemory_bytes,
         policy: c.policy,
         samples: c.samples,
@@ -67,7 +76,16 @@ fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
             log_factor: c.lfu_log_factor,
             decay_minutes: c.lfu_decay_minutes,
         },
-        class_of: class_of.to_vec(),
+        // A lock key counts in the class of the key it guards.
+        class_of: class_of
+            .iter()
+            .chain(class_of.iter().take(if sc.strategy.uses_locks() {
+                class_of.len()
+            } else {
+                0
+            }))
+            .copied()
+            .collect(),
         classes: sc.clients.classes.len(),
         hz: c.hz,
     }
@@ -95,12 +113,61 @@ enum Source {
     Timeout,
     PoolTimeout,
     Retry,
+    Sleep,
+    Renew,
     ThinkDone,
     Cron,
+    Fault,
 }
 
 /// The sentinel key of an empty source.
 const NO_EVENT: EventKey = (SimTime::NEVER, u64::MAX);
+
+/// A change of the world at a fault's start or end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FaultEdge {
+    Flush,
+    CacheDown(bool),
+    Evict(u32),
+    Spike(f64),
+    Slowdown(f64),
+}
+
+/// The faults' edges in time order.
+fn fault_edges(sc: &Scenario) -> Vec<(SimTime, FaultEdge)> {
+    let mut edges = Vec::new();
+    for f in &sc.faults {
+        let start = SimTime::ZERO + f.at;
+        let end = start + f.kind.duration();
+        match f.kind {
+            FaultKind::Flush => edges.push((start, FaultEdge::Flush)),
+            FaultKind::Evict { rank } => edges.push((start, FaultEdge::Evict(rank))),
+            FaultKind::CacheDown { .. } => {
+                edges.push((start, FaultEdge::CacheDown(true)));
+                edges.push((end, FaultEdge::CacheDown(false)));
+            }
+            FaultKind::Spike { multiplier, .. } => {
+                edges.push((start, FaultEdge::Spike(multiplier)));
+                edges.push((end, FaultEdge::Spike(1.0)));
+            }
+            FaultKind::DbSlowdown { factor, .. } => {
+                edges.push((start, FaultEdge::Slowdown(factor)));
+                edges.push((end, FaultEdge::Slowdown(1.0)));
+            }
+        }
+    }
+    edges.sort_by_key(|e| e.0);
+    edges
+}
+
+/// What the value stored under each key says about itself (its payload).
+#[derive(Clone, Copy, Debug)]
+struct Payload {
+    /// Logical expiry, on the writer's clock.
+    soft_expiry: SimTime,
+    /// Recompute time of the query that produced it, µs.
+    delta_us: u32,
+}
 
 /// The state of one run.
 struct Engine {
@@ -118,28 +185,50 @@ struct Engine {
     pool_timeout: Option<SimDuration>,
     retries: u32,
     retry_backoff: SimDuration,
+    strategy: Strategy,
+    corrupt_rate: f64,
+    instances: u16,
+    clock_offsets_ns: Vec<i64>,
     // randomness
     keys: KeySampler,
     key_batch: KeyBatch,
     arrivals_rng: Stream,
     keys_rng: Stream,
     ttl_rng: Stream,
+    strategy_rng: Stream,
     // state
     now: SimTime,
     last_release: SimTime,
     seq: u64,
     next_arrival: EventKey,
     next_cron: EventKey,
+    next_instance: u16,
+    rate_multiplier: f64,
+    cache_down: bool,
+    faults: Vec<(SimTime, FaultEdge)>,
+    next_fault: usize,
     cache: Cache,
     class_of: Vec<u8>,
     value_bytes: Vec<u32>,
+    payload: Vec<Payload>,
     db: Database<ReqRef>,
     requests: Requests,
     queries_in_flight: Vec<u32>,
+    /// Lock strategies: the token of the last request that won each key's lock.
+    lock_owner: Vec<u32>,
+    next_token: u32,
+    /// Background refreshes: whether one is under way for each key.
+    refreshing: Vec<bool>,
+    /// memcache-lease: when each key's last lease token was issued.
+    lease_issued: Vec<SimTime>,
+    /// coalesce: the request loading each (instance, key), with its followers.
+    loading: HashMap<(u16, u32), ReqRef>,
     cache_replies: Lane<ReqRef>,
     timeouts: Lane<ReqRef>,
     pool_timeouts: Lane<ReqRef>,
     retry_waits: Lane<ReqRef>,
+    sleeps: Lane<ReqRef>,
+    renewals: Lane<(ReqRef, u32)>,
     thinking: TimerHeap<u32>,
     metrics: Metrics,
     class_metrics: ClassMetrics,
@@ -152,6 +241,12 @@ impl Engine {
         let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
         let class_of = assign_classes(keys, &shares);
         let class_metrics = ClassMetrics::new(&sc.clients.classes, &class_of);
+        let mut strategy_rng = stream(seed, Component::Strategy);
+        let skew = sc.clients.clock_skew.0 as f64;
+        let clock_offsets_ns = (0..sc.clients.app_instances)
+            .map(|_| ((unit_f64(&mut strategy_rng) * 2.0 - 1.0) * skew) as i64)
+            .collect();
+        let per_key = |used: bool| if used { keys as usize } else { 0 };
         let mut engine = Engine {
             keys_total: keys,
             churn_per_s: sc.clients.churn_per_s,
@@ -166,15 +261,26 @@ impl Engine {
             pool_timeout: sc.database.pool_timeout,
             retries: sc.clients.retries,
             retry_backoff: sc.clients.retry_backoff,
+            strategy: sc.strategy,
+            corrupt_rate: sc.cache.corrupt_rate,
+            instances: sc.clients.app_instances as u16,
+            clock_offsets_ns,
             keys: KeySampler::new(keys, sc.clients.zipf),
             key_batch: KeyBatch::default(),
             arrivals_rng: stream(seed, Component::Arrivals),
             keys_rng: stream(seed, Component::Keys),
             ttl_rng: stream(seed, Component::TtlJitter),
+            strategy_rng,
             now: SimTime::ZERO,
             last_release: SimTime::ZERO,
             seq: 0,
             next_arrival: NO_EVENT,
+            next_cron: NO_EVENT,
+            next_instance: 0,
+            rate_multiplier: 1.0,
+            cache_down: false,
+            faults: fault_edges(sc),
+            next_fault: 0,
             cache: Cache::new(
                 cache_config(sc, &class_of),
                 stream(seed, Component::Eviction),
@@ -186,13 +292,29 @@ impl Engine {
             ),
             value_bytes: value_sizes(&class_of, &sizes, &mut stream(seed, Component::ValueSizes)),
             class_of,
-            next_cron: NO_EVENT,
+            payload: vec![
+                Payload {
+                    soft_expiry: SimTime::NEVER,
+                    delta_us: 0,
+                };
+                keys as usize
+            ],
             requests: Requests::default(),
             queries_in_flight: vec![0; keys as usize],
+            lock_owner: vec![0; per_key(sc.strategy.uses_locks())],
+            next_token: 0,
+            refreshing: vec![false; per_key(sc.strategy.uses_locks())],
+            lease_issued: vec![
+                SimTime::NEVER;
+                per_key(matches!(sc.strategy, Strategy::MemcacheLease { .. }))
+            ],
+            loading: HashMap::new(),
             cache_replies: Lane::default(),
             timeouts: Lane::default(),
             pool_timeouts: Lane::default(),
             retry_waits: Lane::default(),
+            sleeps: Lane::default(),
+            renewals: Lane::default(),
             thinking: TimerHeap::default(),
             metrics: Metrics::new(sc.warmup, sc.interval, sc.database.connections),
             class_metrics,
@@ -221,24 +343,25 @@ impl Engine {
         };
         for key in 0..self.keys_total {
             let ttl = self.draw_ttl(key);
-            let bytes = self.value_bytes[key as usize] as u64;
-            let Some(rates) = &key_rates else {
-                self.cache.set(key, SimTime::ZERO, bytes, ttl);
-                continue;
+            let remaining = match (&key_rates, ttl) {
+                (None, ttl) | (Some(_), ttl @ None) => ttl,
+                // The stationary TTL cache under Poisson requests at rate r: the key
+                // is stored with probability rT/(1 + rT), with a remaining TTL
+                // uniform over its TTL (renewal theory, as in the analytic tests).
+                (Some(rates), Some(ttl)) => {
+                    let x = rates[key as usize] * ttl.as_secs_f64();
+                    if unit_f64(&mut self.ttl_rng) >= x / (1.0 + x) {
+                        continue;
+                    }
+                    Some(SimDuration(
+                        (ttl.0 as f64 * unit_f64(&mut self.ttl_rng)) as u64 + 1,
+                    ))
+                }
             };
-            // The stationary TTL cache under Poisson requests at rate r: the key
-            // is stored with probability rT/(1 + rT), with a remaining TTL
-            // uniform over its TTL (renewal theory, as in the analytic tests).
-            let Some(ttl) = ttl else {
-                self.cache.set(key, SimTime::ZERO, bytes, None);
-                continue;
-            };
-            let x = rates[key as usize] * ttl.as_secs_f64();
-            if unit_f64(&mut self.ttl_rng) < x / (1.0 + x) {
-                let remaining = (ttl.0 as f64 * unit_f64(&mut self.ttl_rng)) as u64 + 1;
-                self.cache
-                    .set(key, SimTime::ZERO, bytes, Some(SimDuration(remaining)));
-            }
+            // As if computed by a query of average length (xfetch's δ).
+            let class = self.class_of[key as usize] as usize;
+            let delta = SimDuration(sc.clients.classes[class].query_time.mean_ns() as u64);
+            self.store_value(key, SimTime::ZERO, remaining, delta, 0);
         }
         self.metrics.observe_memory(self.cache.used_memory());
     }
@@ -259,6 +382,12 @@ impl Engine {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// The time on app instance `instance`'s clock when the true time is `t`.
+    #[inline]
+    fn app_clock(&self, instance: u16, t: SimTime) -> SimTime {
+        SimTime(t.0.saturating_add_signed(self.clock_offsets_ns[instance as usize]))
     }
 
     /// Processes events until none is left.
@@ -294,7 +423,16 @@ impl Engine {
                     let (_, r) = self.retry_waits.pop().expect("peeked");
                     self.start_attempt(r);
                 }
+                Source::Sleep => {
+                    let (_, r) = self.sleeps.pop().expect("peeked");
+                    self.send_get(r);
+                }
+                Source::Renew => {
+                    let (_, (r, token)) = self.renewals.pop().expect("peeked");
+                    self.on_renew(r, token);
+                }
                 Source::Cron => self.on_cron(),
+                Source::Fault => self.on_fault(),
             }
         }
     }
@@ -315,8 +453,13 @@ impl Engine {
         consider(self.timeouts.peek_key(), Source::Timeout);
         consider(self.pool_timeouts.peek_key(), Source::PoolTimeout);
         consider(self.retry_waits.peek_key(), Source::Retry);
+        consider(self.sleeps.peek_key(), Source::Sleep);
+        consider(self.renewals.peek_key(), Source::Renew);
         consider(self.thinking.peek_key(), Source::ThinkDone);
         consider(Some(self.next_cron), Source::Cron);
+        // Fault edges are ordered by time, then before anything scheduled at that instant.
+        let fault = self.faults.get(self.next_fault).map(|&(t, _)| (t, 0));
+        consider(fault, Source::Fault);
         best
     }
 
@@ -361,7 +504,9 @@ impl Engine {
 
     /// Redis's server cron: an active expiry cycle every 1/hz s while clients send requests.
     fn on_cron(&mut self) {
-        self.cache.active_expire_cycle(self.now);
+        if !self.cache_down {
+            self.cache.active_expire_cycle(self.now);
+        }
         let at = self.now + self.cron_period;
         self.next_cron = if at < self.arrivals_end {
             (at, self.next_seq())
@@ -370,13 +515,36 @@ impl Engine {
         };
     }
 
+    /// Applies the next fault edge.
+    fn on_fault(&mut self) {
+        let (_, edge) = self.faults[self.next_fault];
+        self.next_fault += 1;
+        match edge {
+            FaultEdge::Flush => self.cache.flush(),
+            FaultEdge::CacheDown(down) => self.cache_down = down,
+            FaultEdge::Evict(rank) => {
+                let key = self.key_of_rank(rank - 1);
+                self.cache.evict(key);
+            }
+            FaultEdge::Spike(multiplier) => {
+                self.rate_multiplier = multiplier;
+                // Poisson arrivals are memoryless: redraw the next one at the new rate.
+                self.schedule_arrival();
+            }
+            FaultEdge::Slowdown(factor) => self.db.set_slowdown(self.now, factor),
+        }
+    }
+
     // ---- arrivals -------------------------------------------------------
 
     fn schedule_arrival(&mut self) {
         let Arrival::Poisson { rate_per_s } = self.arrival else {
             return;
         };
-        let gap = exponential(&mut self.arrivals_rng, mean_gap_ns(rate_per_s));
+        let gap = exponential(
+            &mut self.arrivals_rng,
+            mean_gap_ns(rate_per_s * self.rate_multiplier),
+        );
         let at = self.now + gap;
         self.next_arrival = if at < self.arrivals_end {
             (at, self.next_seq())
@@ -401,30 +569,50 @@ impl Engine {
         self.new_request(NO_USER);
     }
 
-    // ---- the cache-aside path ------------------------------------------
-
-    /// A client sends a request for a Zipf-drawn key.
-    fn new_request(&mut self, user: u32) {
-        let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
-        let key = if self.churn_per_s > 0.0 {
+    /// The key at 0-based popularity rank `rank` now (popularity drifts with `churn`).
+    #[inline]
+    fn key_of_rank(&self, rank: u32) -> u32 {
+        if self.churn_per_s > 0.0 {
             let shift = (self.now.as_secs_f64() * self.churn_per_s) as u64 % self.keys_total as u64;
             ((rank as u64 + shift) % self.keys_total as u64) as u32
         } else {
             rank
-        };
+        }
+    }
+
+    // ---- the request path -----------------------------------------------
+
+    /// A client sends a request for a Zipf-drawn key to the next app instance.
+    fn new_request(&mut self, user: u32) {
+        let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
+        let key = self.key_of_rank(rank);
         let counted = self.metrics.counts(self.now);
         self.metrics.bump(counted, |c| &mut c.requests);
         let class = self.class_of[key as usize];
         self.class_metrics.bump(class, counted, |c| &mut c.requests);
+        let instance = if user == NO_USER {
+            let i = self.next_instance;
+            self.next_instance = (i + 1) % self.instances;
+            i
+        } else {
+            (user % self.instances as u32) as u16
+        };
         let r = self.requests.insert(Request {
             arrived_at: self.now,
             key,
             user,
             attempt: 0,
-            phase: Phase::GetHit,
+            instance,
+            phase: Phase::Get,
+            reply: Reply::Stored,
             counted,
             first_read_pending: true,
             client_waiting: true,
+            background: false,
+            lock_token: 0,
+            waiting_since: SimTime::NEVER,
+            query_started: SimTime::NEVER,
+            next_follower: None,
         });
         self.start_attempt(r);
     }
@@ -435,14 +623,68 @@ impl Engine {
             let seq = self.next_seq();
             self.timeouts.push((self.now + timeout, seq), r);
         }
-        let key = self.requests.get(r).key;
-        let found = self.cache.get(key, self.now + self.half_latency);
-        self.requests.get_mut(r).phase = if matches!(found, crate::cache::Lookup::Hit { .. }) {
-            Phase::GetHit
+        self.send_get(r);
+    }
+
+    /// GET: applied at server time; the strategy judges a found value as the
+    /// reader will see it when the reply arrives, on the reader's clock.
+    fn send_get(&mut self, r: ReqRef) {
+        let req = *self.requests.get(r);
+        let key = req.key;
+        let at_server = self.now + self.half_latency;
+        let reply = if self.cache_down {
+            Reply::Failed
         } else {
-            Phase::GetMiss
+            match self.cache.get(key, at_server) {
+                Lookup::Hit { .. }
+                    if self.corrupt_rate > 0.0
+                        && unit_f64(&mut self.strategy_rng) < self.corrupt_rate =>
+                {
+                    self.metrics.bump_at(self.now, |c| &mut c.corrupt_reads);
+                    Reply::Missing {
+                        lease: self.grant_lease(key, at_server),
+                        stale: false,
+                    }
+                }
+                Lookup::Hit { .. } => {
+                    let p = self.payload[key as usize];
+                    let found = Found {
+                        soft_expiry: p.soft_expiry,
+                        delta: SimDuration(p.delta_us as u64 * 1000),
+                    };
+                    let reader_now = self.app_clock(req.instance, self.now + self.cache_latency);
+                    match on_hit(&self.strategy, found, reader_now, &mut self.strategy_rng) {
+                        OnHit::Expired => Reply::Missing {
+                            lease: self.grant_lease(key, at_server),
+                            stale: true,
+                        },
+                        decision => Reply::Hit(decision),
+                    }
+                }
+                Lookup::Expired | Lookup::Miss => Reply::Missing {
+                    lease: self.grant_lease(key, at_server),
+                    stale: false,
+                },
+            }
         };
+        let req = self.requests.get_mut(r);
+        req.phase = Phase::Get;
+        req.reply = reply;
         self.send_to_cache(r);
+    }
+
+    /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
+    fn grant_lease(&mut self, key: u32, at_server: SimTime) -> bool {
+        let Strategy::MemcacheLease { lease_interval, .. } = self.strategy else {
+            return false;
+        };
+        let last = self.lease_issued[key as usize];
+        if last != SimTime::NEVER && at_server < last + lease_interval {
+            return false;
+        }
+        self.lease_issued[key as usize] = at_server;
+        self.metrics.bump_at(self.now, |c| &mut c.lease_tokens);
+        true
     }
 
     /// Puts the reply of the command just applied for `r` on the wire.
@@ -456,44 +698,249 @@ impl Engine {
     fn on_cache_reply(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         match req.phase {
-            Phase::GetHit | Phase::GetMiss => {
-                let hit = req.phase == Phase::GetHit;
-                if req.first_read_pending {
-                    let field: fn(&mut Counters) -> &mut u64 = if hit {
-                        |c| &mut c.hits
-                    } else {
-                        |c| &mut c.misses
-                    };
-                    self.metrics.bump(req.counted, field);
-                    let class = self.class_of[req.key as usize];
-                    let class_field: fn(&mut ClassCounters) -> &mut u64 = if hit {
-                        |c| &mut c.hits
-                    } else {
-                        |c| &mut c.misses
-                    };
-                    self.class_metrics.bump(class, req.counted, class_field);
-                    self.requests.get_mut(r).first_read_pending = false;
-                }
-                if hit {
-                    self.answer(r);
-                    self.release(r);
-                } else {
-                    self.submit_query(r);
-                }
-            }
-            Phase::Set => {
-                self.answer(r);
-                self.release(r);
-            }
-            Phase::DbQueued | Phase::DbRunning | Phase::RetryWait => {
+            Phase::Get => self.on_get_reply(r, req),
+            Phase::LockTry => self.on_lock_reply(r, req),
+            Phase::Set => self.on_set_reply(r, req),
+            Phase::Sleep
+            | Phase::DbQueued
+            | Phase::DbRunning
+            | Phase::Follow
+            | Phase::RetryWait => {
                 unreachable!("no cache command is outstanding in phase {:?}", req.phase)
             }
         }
     }
 
+    fn on_get_reply(&mut self, r: ReqRef, req: Request) {
+        let hit = matches!(req.reply, Reply::Hit(_));
+        if req.first_read_pending {
+            self.requests.get_mut(r).first_read_pending = false;
+            let class = self.class_of[req.key as usize];
+            let (field, class_field): (CounterField, ClassField) = if hit {
+                (|c| &mut c.hits, |c| &mut c.hits)
+            } else {
+                (|c| &mut c.misses, |c| &mut c.misses)
+            };
+            self.metrics.bump(req.counted, field);
+            self.class_metrics.bump(class, req.counted, class_field);
+        }
+        match req.reply {
+            Reply::Hit(OnHit::Serve) => self.answer_and_release(r),
+            Reply::Hit(OnHit::ServeAndRefresh) => {
+                self.answer_and_release(r);
+                self.start_refresh(req);
+            }
+            Reply::Hit(OnHit::ServeStaleAndRefresh) => {
+                self.metrics.bump(req.counted, |c| &mut c.stale_served);
+                self.answer_and_release(r);
+                self.start_refresh(req);
+            }
+            Reply::Hit(OnHit::Recompute) => {
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.early_recomputations);
+                self.submit_query(r);
+            }
+            Reply::Hit(OnHit::Expired) => unreachable!("expired values are sent as misses"),
+            Reply::Missing { lease, stale } => self.on_miss(r, req, lease, stale),
+            Reply::Failed => {
+                self.metrics.bump_at(self.now, |c| &mut c.cache_errors);
+                self.submit_query(r);
+            }
+            Reply::LockWon | Reply::LockLost | Reply::Stored => {
+                unreachable!("a GET does not answer {:?}", req.reply)
+            }
+        }
+    }
+
+    /// The miss path: what each strategy does when the cache has no usable value.
+    fn on_miss(&mut self, r: ReqRef, req: Request, lease: bool, stale: bool) {
+        match self.strategy {
+            Strategy::None
+            | Strategy::Early { .. }
+            | Strategy::XFetch { .. }
+            | Strategy::Swr { .. } => self.submit_query(r),
+            Strategy::Lock { .. } => {
+                if req.waiting_since == SimTime::NEVER {
+                    self.requests.get_mut(r).waiting_since = self.now;
+                }
+                self.send_lock_try(r);
+            }
+            Strategy::Coalesce => match self.loading.get(&(req.instance, req.key)) {
+                Some(&leader) => {
+                    // Join the load already under way in this app instance.
+                    self.metrics.bump_at(self.now, |c| &mut c.coalesced);
+                    let others = self.requests.get(leader).next_follower;
+                    let follower = self.requests.get_mut(r);
+                    follower.phase = Phase::Follow;
+                    follower.next_follower = others;
+                    self.requests.get_mut(leader).next_follower = Some(r);
+                }
+                None => {
+                    self.loading.insert((req.instance, req.key), r);
+                    self.submit_query(r);
+                }
+            },
+            Strategy::MemcacheLease {
+                retry, serve_stale, ..
+            } => {
+                if lease {
+                    self.submit_query(r);
+                } else if stale && serve_stale {
+                    self.metrics.bump(req.counted, |c| &mut c.stale_served);
+                    self.answer_and_release(r);
+                } else {
+                    self.metrics.bump_at(self.now, |c| &mut c.lock_waits);
+                    self.sleep(r, retry);
+                }
+            }
+        }
+    }
+
+    /// `SET lock:key token NX PX lease`.
+    fn send_lock_try(&mut self, r: ReqRef) {
+        let key = self.requests.get(r).key;
+        let reply = match self.strategy {
+            _ if self.cache_down => Reply::Failed,
+            Strategy::Lock { lease, .. } => self.try_lock(key, lease),
+            // Background refreshes lock for twice the query time they expect.
+            _ => self.try_lock(key, SimDuration::from_secs(10)),
+        };
+        if reply == Reply::LockWon {
+            self.next_token = self.next_token.wrapping_add(1).max(1);
+            self.lock_owner[key as usize] = self.next_token;
+            self.requests.get_mut(r).lock_token = self.next_token;
+        }
+        let req = self.requests.get_mut(r);
+        req.phase = Phase::LockTry;
+        req.reply = reply;
+        self.send_to_cache(r);
+    }
+
+    fn try_lock(&mut self, key: u32, lease: SimDuration) -> Reply {
+        let lock_key = self.keys_total + key;
+        match self.cache.set_if_absent(
+            lock_key,
+            self.now + self.half_latency,
+            LOCK_VALUE_BYTES,
+            Some(lease),
+        ) {
+            Ok(true) => Reply::LockWon,
+            Ok(false) => Reply::LockLost,
+            Err(_) => Reply::Failed, // OOM: the lock cannot be taken
+        }
+    }
+
+    fn on_lock_reply(&mut self, r: ReqRef, req: Request) {
+        match req.reply {
+            Reply::LockWon => {
+                self.metrics.bump_at(self.now, |c| &mut c.lock_acquisitions);
+                if let Strategy::Lock {
+                    renew: Some(renew), ..
+                } = self.strategy
+                {
+                    let seq = self.next_seq();
+                    self.renewals
+                        .push((self.now + renew, seq), (r, req.lock_token));
+                }
+                self.submit_query(r);
+            }
+            Reply::LockLost if req.background => self.release(r), // someone else refreshes
+            Reply::LockLost => {
+                let Strategy::Lock {
+                    retry,
+                    max_wait,
+                    on_timeout,
+                    ..
+                } = self.strategy
+                else {
+                    unreachable!("only lock strategies wait on locks")
+                };
+                if self.now.since(req.waiting_since) >= max_wait {
+                    self.metrics.bump_at(self.now, |c| &mut c.lock_timeouts);
+                    match on_timeout {
+                        OnTimeout::Compute => self.submit_query(r),
+                        OnTimeout::Fail => {
+                            self.give_up(r);
+                            self.release(r);
+                        }
+                    }
+                } else {
+                    self.metrics.bump_at(self.now, |c| &mut c.lock_waits);
+                    self.sleep(r, retry);
+                }
+            }
+            // The cache is unreachable: compute without a lock.
+            Reply::Failed if req.background => self.release(r),
+            Reply::Failed => {
+                self.metrics.bump_at(self.now, |c| &mut c.cache_errors);
+                self.submit_query(r);
+            }
+            Reply::Hit(_) | Reply::Missing { .. } | Reply::Stored => {
+                unreachable!("a lock attempt does not answer {:?}", req.reply)
+            }
+        }
+    }
+
+    /// lease-lock: the holder extends its lease while it computes (`PEXPIRE` if it still owns it).
+    fn on_renew(&mut self, r: ReqRef, token: u32) {
+        let Strategy::Lock {
+            lease,
+            renew: Some(renew),
+            ..
+        } = self.strategy
+        else {
+            unreachable!("only lease-lock renews")
+        };
+        if !self.requests.is_live(r) {
+            return;
+        }
+        let req = *self.requests.get(r);
+        if req.lock_token != token || !matches!(req.phase, Phase::DbQueued | Phase::DbRunning) {
+            return;
+        }
+        if !self.cache_down && self.lock_owner[req.key as usize] == token {
+            let lock_key = self.keys_total + req.key;
+            self.cache
+                .expire(lock_key, self.now + self.half_latency, lease);
+        }
+        let seq = self.next_seq();
+        self.renewals.push((self.now + renew, seq), (r, token));
+    }
+
+    /// Sleeps `wait`, then reads again.
+    fn sleep(&mut self, r: ReqRef, wait: SimDuration) {
+        self.requests.get_mut(r).phase = Phase::Sleep;
+        let seq = self.next_seq();
+        self.sleeps.push((self.now + wait, seq), r);
+    }
+
+    /// Starts one background refresh of `req`'s key unless one is under way.
+    fn start_refresh(&mut self, req: Request) {
+        if self.refreshing[req.key as usize] {
+            return;
+        }
+        self.refreshing[req.key as usize] = true;
+        let job = self.requests.insert(Request {
+            arrived_at: self.now,
+            user: NO_USER,
+            attempt: 0,
+            counted: false,
+            first_read_pending: false,
+            client_waiting: false,
+            background: true,
+            lock_token: 0,
+            waiting_since: self.now,
+            query_started: SimTime::NEVER,
+            next_follower: None,
+            ..req
+        });
+        self.send_lock_try(job);
+    }
+
     /// Sends the query for `r`'s key to the database pool.
     fn submit_query(&mut self, r: ReqRef) {
-        let key = self.requests.get(r).key;
+        let req = *self.requests.get(r);
+        let key = req.key;
         let in_flight = &mut self.queries_in_flight[key as usize];
         *in_flight += 1;
         let duplicate = *in_flight > 1;
@@ -501,11 +948,15 @@ impl Engine {
         if duplicate {
             self.metrics.bump_at(self.now, |c| &mut c.duplicate_queries);
         }
-        let seq = self.next_seq();
+        if req.background {
+            self.metrics.bump_at(self.now, |c| &mut c.refreshes);
+        }
         let class = self.class_of[key as usize];
+        let seq = self.next_seq();
         let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
+                self.requests.get_mut(r).query_started = self.now;
                 Phase::DbRunning
             }
             Admission::Queued => {
@@ -538,7 +989,9 @@ impl Engine {
                     .record_db_wait(self.now, self.now.since(queued_at));
                 let seq = self.next_seq();
                 self.db.start(self.now, w, class, seq);
-                self.requests.get_mut(w).phase = Phase::DbRunning;
+                let req = self.requests.get_mut(w);
+                req.phase = Phase::DbRunning;
+                req.query_started = self.now;
                 return;
             }
         }
@@ -546,15 +999,81 @@ impl Engine {
 
     /// Caches the value the database computed (SET with TTL and jitter).
     fn send_set(&mut self, r: ReqRef) {
-        let key = self.requests.get(r).key;
-        let ttl = self.draw_ttl(key);
-        let bytes = self.value_bytes[key as usize] as u64;
-        // On OOM the client still gets the value it computed; nothing is cached.
-        self.cache
-            .set(key, self.now + self.half_latency, bytes, ttl);
-        self.metrics.observe_memory(self.cache.used_memory());
-        self.requests.get_mut(r).phase = Phase::Set;
+        let req = *self.requests.get(r);
+        let reply = if self.cache_down {
+            Reply::Failed
+        } else {
+            let ttl = self.draw_ttl(req.key);
+            let delta = self.now.since(req.query_started);
+            let writer_now = self.app_clock(req.instance, self.now);
+            self.store_value(
+                req.key,
+                self.now + self.half_latency,
+                ttl,
+                delta,
+                writer_now.0,
+            );
+            self.metrics.observe_memory(self.cache.used_memory());
+            Reply::Stored
+        };
+        let req = self.requests.get_mut(r);
+        req.phase = Phase::Set;
+        req.reply = reply;
         self.send_to_cache(r);
+    }
+
+    /// SETs `key` with logical TTL `ttl` at server time `at`, recording its payload.
+    ///
+    /// The cache keeps the value for the strategy's storage TTL (longer for
+    /// `swr`); the payload records the logical expiry on the writer's clock
+    /// (`writer_now_ns`) and the recompute time δ. On OOM nothing is cached.
+    fn store_value(
+        &mut self,
+        key: u32,
+        at: SimTime,
+        ttl: Option<SimDuration>,
+        delta: SimDuration,
+        writer_now_ns: u64,
+    ) {
+        let bytes = self.value_bytes[key as usize] as u64;
+        let storage = ttl.map(|t| self.strategy.storage_ttl(t));
+        if self.cache.set(key, at, bytes, storage) == Write::Stored {
+            self.payload[key as usize] = Payload {
+                soft_expiry: match ttl {
+                    Some(t) => SimTime(writer_now_ns.max(at.0)) + t,
+                    None => SimTime::NEVER,
+                },
+                delta_us: (delta.0 / 1000).min(u32::MAX as u64) as u32,
+            };
+        }
+    }
+
+    fn on_set_reply(&mut self, r: ReqRef, req: Request) {
+        if req.lock_token != 0 {
+            self.release_lock(req);
+        }
+        if req.background {
+            self.refreshing[req.key as usize] = false;
+        }
+        if let Strategy::Coalesce = self.strategy
+            && self.loading.get(&(req.instance, req.key)) == Some(&r)
+        {
+            self.loading.remove(&(req.instance, req.key));
+            let mut next = req.next_follower;
+            while let Some(f) = next {
+                next = self.requests.get(f).next_follower;
+                self.answer_and_release(f);
+            }
+        }
+        self.answer_and_release(r);
+    }
+
+    /// Releases the lock if `req` still owns it (the compare-and-delete script).
+    fn release_lock(&mut self, req: Request) {
+        if !self.cache_down && self.lock_owner[req.key as usize] == req.lock_token {
+            let lock_key = self.keys_total + req.key;
+            self.cache.delete(lock_key, self.now + self.half_latency);
+        }
     }
 
     #[inline]
@@ -565,18 +1084,18 @@ impl Engine {
 
     // ---- endings ---------------------------------------------------------
 
-    /// The client gets its value (if it still waits).
-    fn answer(&mut self, r: ReqRef) {
+    /// The client gets its value (if it still waits), and the slot is freed.
+    fn answer_and_release(&mut self, r: ReqRef) {
         let req = self.requests.get_mut(r);
-        if !req.client_waiting {
-            return;
+        if req.client_waiting {
+            req.client_waiting = false;
+            let (counted, arrived_at, user) = (req.counted, req.arrived_at, req.user);
+            self.metrics.bump(counted, |c| &mut c.served);
+            self.metrics
+                .record_latency(counted, self.now.since(arrived_at));
+            self.client_done(user);
         }
-        req.client_waiting = false;
-        let (counted, arrived_at, user) = (req.counted, req.arrived_at, req.user);
-        self.metrics.bump(counted, |c| &mut c.served);
-        self.metrics
-            .record_latency(counted, self.now.since(arrived_at));
-        self.client_done(user);
+        self.release(r);
     }
 
     fn on_timeout(&mut self, r: ReqRef) {
@@ -585,7 +1104,7 @@ impl Engine {
         }
         let counted = self.requests.get(r).counted;
         self.metrics.bump(counted, |c| &mut c.timeouts);
-        self.fail_attempt(r);
+        self.give_up(r);
     }
 
     fn on_pool_timeout(&mut self, r: ReqRef) {
@@ -597,8 +1116,27 @@ impl Engine {
         self.queries_in_flight[req.key as usize] -= 1;
         self.metrics.bump(req.counted, |c| &mut c.pool_timeouts);
         self.observe_db();
-        if req.client_waiting {
-            self.fail_attempt(r);
+        // The query never ran: release what the attempt holds, as the app's error path does.
+        if req.lock_token != 0 {
+            self.release_lock(req);
+        }
+        if req.background {
+            self.refreshing[req.key as usize] = false;
+        }
+        if self.loading.get(&(req.instance, req.key)) == Some(&r) {
+            self.loading.remove(&(req.instance, req.key));
+            let mut next = req.next_follower;
+            while let Some(f) = next {
+                next = self.requests.get(f).next_follower;
+                self.fail_and_release(f);
+            }
+        }
+        self.fail_and_release(r);
+    }
+
+    fn fail_and_release(&mut self, r: ReqRef) {
+        if self.requests.get(r).client_waiting {
+            self.give_up(r);
         }
         self.release(r);
     }
@@ -607,7 +1145,7 @@ impl Engine {
     ///
     /// Work the attempt started goes on (a running query still completes and
     /// its value is still cached), as it does in a real application server.
-    fn fail_attempt(&mut self, r: ReqRef) {
+    fn give_up(&mut self, r: ReqRef) {
         let req = self.requests.get_mut(r);
         req.client_waiting = false;
         let req = *req;
@@ -620,6 +1158,10 @@ impl Engine {
                 phase: Phase::RetryWait,
                 client_waiting: true,
                 first_read_pending: false,
+                lock_token: 0,
+                waiting_since: SimTime::NEVER,
+                query_started: SimTime::NEVER,
+                next_follower: None,
                 ..req
             });
             let seq = self.next_seq();

@@ -54,6 +54,7 @@ pub mod metrics;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod strategy;
 pub mod time;
 pub mod workload;
 

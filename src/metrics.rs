@@ -39,7 +39,30 @@ pub struct Counters {
     pub db_queries: u64,
     /// Queries submitted for a key that already had one in flight.
     pub duplicate_queries: u64,
+    /// Requests answered with a stale value (swr, memcache-lease).
+    pub stale_served: u64,
+    /// Locks won (lock strategies and background refreshes).
+    pub lock_acquisitions: u64,
+    /// Times a request found the value being computed by another and slept.
+    pub lock_waits: u64,
+    /// Lock waiters that reached `max_wait`.
+    pub lock_timeouts: u64,
+    /// Background refresh queries (early with background, swr).
+    pub refreshes: u64,
+    /// Hits recomputed before expiry by the requester (early inline, xfetch).
+    pub early_recomputations: u64,
+    /// Cached reads whose payload failed to deserialize.
+    pub corrupt_reads: u64,
+    /// Cache commands that failed because the cache was down.
+    pub cache_errors: u64,
+    /// memcache-lease tokens issued.
+    pub lease_tokens: u64,
+    /// Misses that joined another request's load in their app instance (coalesce).
+    pub coalesced: u64,
 }
+
+/// Selects one counter of [`Counters`] (to bump it in a row and in the summary).
+pub type CounterField = fn(&mut Counters) -> &mut u64;
 
 /// Latency quantiles of a summary, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -108,6 +131,24 @@ pub struct RunSummary {
     pub expired_keys: u64,
     /// Requests answered with a stale value.
     pub stale_served: u64,
+    /// Locks won.
+    pub lock_acquisitions: u64,
+    /// Times a request slept waiting for another's value (lock loser, lease-less reader).
+    pub lock_waits: u64,
+    /// Lock waiters that reached `max_wait`.
+    pub lock_timeouts: u64,
+    /// Background refresh queries.
+    pub refreshes: u64,
+    /// Hits recomputed before expiry by the requester (early inline, xfetch).
+    pub early_recomputations: u64,
+    /// Cached reads whose payload failed to deserialize (treated as misses).
+    pub corrupt_reads: u64,
+    /// Cache commands that failed because the cache was down.
+    pub cache_errors: u64,
+    /// memcache-lease tokens issued.
+    pub lease_tokens: u64,
+    /// Misses that joined another request's load in their app instance.
+    pub coalesced: u64,
     /// Highest used memory, bytes (whole run, as Redis's `used_memory_peak`).
     pub used_memory_peak: u64,
     /// GET commands that found a key (Redis `keyspace_hits`, every retry included).
@@ -161,6 +202,14 @@ pub struct TimeseriesRow {
     pub used_memory: u64,
     /// SETs refused with OOM.
     pub oom_rejections: u64,
+    /// Requests answered with a stale value.
+    pub stale_served: u64,
+    /// Lock waits (sleeps before reading again).
+    pub lock_waits: u64,
+    /// Background refreshes and early recomputations started.
+    pub refreshes: u64,
+    /// Cache commands that failed because the cache was down.
+    pub cache_errors: u64,
 }
 
 /// Gauges and cumulative counters sampled from the cache and database at a row boundary.
@@ -292,7 +341,7 @@ impl Metrics {
 
     /// Adds one to a counter in the row and, if `counted`, in the summary.
     #[inline]
-    pub fn bump(&mut self, counted: bool, field: fn(&mut Counters) -> &mut u64) {
+    pub fn bump(&mut self, counted: bool, field: CounterField) {
         *field(&mut self.row) += 1;
         if counted {
             *field(&mut self.total) += 1;
@@ -301,7 +350,7 @@ impl Metrics {
 
     /// Adds one to a counter of an event happening at `now` (database and cache events).
     #[inline]
-    pub fn bump_at(&mut self, now: SimTime, field: fn(&mut Counters) -> &mut u64) {
+    pub fn bump_at(&mut self, now: SimTime, field: CounterField) {
         let counted = self.counts(now);
         self.bump(counted, field);
     }
@@ -400,6 +449,10 @@ impl Metrics {
             expired_keys: snap.expired_keys - prev.expired_keys,
             used_memory: snap.used_memory,
             oom_rejections: snap.oom_rejections - prev.oom_rejections,
+            stale_served: self.row.stale_served,
+            lock_waits: self.row.lock_waits,
+            refreshes: self.row.refreshes + self.row.early_recomputations,
+            cache_errors: self.row.cache_errors,
         });
         self.row = Counters::default();
         self.row_latency.reset();
@@ -459,8 +512,16 @@ impl Metrics {
             },
             evicted_keys: snap.evicted_keys - base.evicted_keys,
             expired_keys: snap.expired_keys - base.expired_keys,
-            // Plain cache-aside never answers with a stale value.
-            stale_served: 0,
+            stale_served: t.stale_served,
+            lock_acquisitions: t.lock_acquisitions,
+            lock_waits: t.lock_waits,
+            lock_timeouts: t.lock_timeouts,
+            refreshes: t.refreshes,
+            early_recomputations: t.early_recomputations,
+            corrupt_reads: t.corrupt_reads,
+            cache_errors: t.cache_errors,
+            lease_tokens: t.lease_tokens,
+            coalesced: t.coalesced,
             used_memory_peak: self.used_memory_peak,
             keyspace_hits: snap.keyspace_hits - base.keyspace_hits,
             keyspace_misses: snap.keyspace_misses - base.keyspace_misses,

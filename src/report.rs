@@ -102,7 +102,28 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Resul
 /// Renders the one-screen human summary printed after a run.
 pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     let mb = |b: u64| b as f64 / 1_048_576.0;
-    format!(
+    let strategy: Vec<String> = [
+        ("stale served", s.stale_served),
+        ("locks won", s.lock_acquisitions),
+        ("lock waits", s.lock_waits),
+        ("lock timeouts", s.lock_timeouts),
+        ("background refreshes", s.refreshes),
+        ("early recomputations", s.early_recomputations),
+        ("coalesced", s.coalesced),
+        ("lease tokens", s.lease_tokens),
+        ("corrupt reads", s.corrupt_reads),
+        ("cache errors", s.cache_errors),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| format!("{name} {n}"))
+    .collect();
+    let strategy_line = if strategy.is_empty() {
+        String::new()
+    } else {
+        format!("\n  strategy   {}", strategy.join("   "))
+    };
+    let text = format!(
         "  requests   {req} ({served} served, {errors} errors, {timeouts} timeouts, {retries} retries)\n\
          \x20 cache      hit ratio {hr:.4}   expired {exp}   evicted {ev}   OOM rejections {oom}   used memory peak {mem:.1} MiB\n\
          \x20 latency    mean {mean:.2} ms   p50 {p50:.2}   p99 {p99:.2}   p99.9 {p999:.2}   max {max:.2}\n\
@@ -130,5 +151,6 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         queue = s.db_queue_peak,
         util = s.db_utilization * 100.0,
         pto = s.pool_timeouts,
-    )
+    );
+    text + &strategy_line
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 
 pub use crate::cache::policy::EvictionPolicy;
 use crate::error::{Error, Result};
+pub use crate::strategy::Strategy;
 use crate::time::SimDuration;
 
 pub use raw::RawScenario;
@@ -40,6 +41,8 @@ pub struct Scenario {
     pub database: Database,
     /// The stampede mitigation.
     pub strategy: Strategy,
+    /// Faults on the timeline, in time order.
+    pub faults: Vec<Fault>,
 }
 
 /// How requests arrive.
@@ -76,6 +79,8 @@ pub struct Clients {
     pub retry_backoff: SimDuration,
     /// Application servers, requests spread round robin.
     pub app_instances: u32,
+    /// Each app instance's clock offset is uniform in ± this.
+    pub clock_skew: SimDuration,
     /// Popularity drift in keys per second: rank r at time t is key (r + churn·t) mod keys.
     pub churn_per_s: f64,
     /// Key classes, at least one; their shares add up to 1.
@@ -146,6 +151,8 @@ pub struct Cache {
     pub lfu_decay_minutes: u32,
     /// Active expiry cycles per second.
     pub hz: u32,
+    /// Share of cached reads whose payload fails to deserialize.
+    pub corrupt_rate: f64,
 }
 
 /// The cache's contents at time 0.
@@ -197,11 +204,67 @@ pub struct Database {
     pub cores: Option<u32>,
 }
 
-/// The stampede mitigation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Strategy {
-    /// Plain cache-aside: every concurrent miss queries the database.
-    None,
+/// A fault on the timeline (`[[events]]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fault {
+    /// When it starts.
+    pub at: SimDuration,
+    /// What happens.
+    pub kind: FaultKind,
+}
+
+/// The kinds of fault.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// FLUSHALL: every key (and lock) is deleted.
+    Flush,
+    /// Failover: every cache command fails for `duration`; traffic goes to the database.
+    CacheDown {
+        /// How long the cache is unreachable.
+        duration: SimDuration,
+    },
+    /// The key at popularity `rank` (1 = hottest) is evicted.
+    Evict {
+        /// Popularity rank.
+        rank: u32,
+    },
+    /// The arrival rate is multiplied by `multiplier` for `duration`.
+    Spike {
+        /// Rate multiplier.
+        multiplier: f64,
+        /// How long it lasts.
+        duration: SimDuration,
+    },
+    /// Queries take `factor` times longer for `duration`.
+    DbSlowdown {
+        /// Query-time multiplier.
+        factor: f64,
+        /// How long it lasts.
+        duration: SimDuration,
+    },
+}
+
+impl FaultKind {
+    /// The contract name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Flush => "flush",
+            FaultKind::CacheDown { .. } => "cache-down",
+            FaultKind::Evict { .. } => "evict",
+            FaultKind::Spike { .. } => "spike",
+            FaultKind::DbSlowdown { .. } => "db-slowdown",
+        }
+    }
+
+    /// How long the fault lasts (zero for instant ones).
+    pub fn duration(&self) -> SimDuration {
+        match *self {
+            FaultKind::Flush | FaultKind::Evict { .. } => SimDuration::ZERO,
+            FaultKind::CacheDown { duration }
+            | FaultKind::Spike { duration, .. }
+            | FaultKind::DbSlowdown { duration, .. } => duration,
+        }
+    }
 }
 
 /// Reads, overrides and validates a scenario file.

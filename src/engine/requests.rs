@@ -5,6 +5,7 @@
 //! slot's generation: an event for a slot that has since been reused (a
 //! timeout firing after the request was answered) is recognised as stale.
 
+use crate::strategy::OnHit;
 use crate::time::SimTime;
 
 /// A handle to a request slot at a given generation.
@@ -14,45 +15,85 @@ pub struct ReqRef {
     generation: u32,
 }
 
-/// Where an attempt is in its cache-aside path.
+/// Where an attempt is in its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// A GET is on its way; the cache found the key.
-    GetHit,
-    /// A GET is on its way; the cache did not find the key.
-    GetMiss,
+    /// A GET is on its way.
+    Get,
+    /// A `SET lock NX PX` is on its way.
+    LockTry,
+    /// Sleeping before reading again (lock loser, lease-less memcache reader).
+    Sleep,
     /// Waiting for a database connection.
     DbQueued,
     /// The database query is running.
     DbRunning,
     /// The SET of the computed value is on its way.
     Set,
-    /// Waiting out the retry backoff.
+    /// Waiting for another request of its app instance to load the key (coalesce).
+    Follow,
+    /// Waiting out the client's retry backoff.
     RetryWait,
 }
 
-/// One attempt of a client request (a retry is a new attempt in a new slot).
+/// What the last cache command answered, as the cache saw it at server time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A value was found; the strategy's decision about it.
+    Hit(OnHit),
+    /// Nothing usable: no key, an expired one, or a payload that failed to deserialize.
+    Missing {
+        /// memcache-lease: the miss came with a lease token.
+        lease: bool,
+        /// memcache-lease: a stale value exists that the reader may take.
+        stale: bool,
+    },
+    /// The cache is down: the command failed.
+    Failed,
+    /// `SET NX` won the lock.
+    LockWon,
+    /// `SET NX` found the lock taken.
+    LockLost,
+    /// A SET is done (stored, or refused for OOM: the value still reaches the client).
+    Stored,
+}
+
+/// One attempt of a client request, or a background refresh (a retry is a new slot).
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
     /// When the client first sent the request (latency is measured from here).
     pub arrived_at: SimTime,
     /// The key asked for.
     pub key: u32,
-    /// Closed-loop user who sent it; `u32::MAX` in open loop.
+    /// Closed-loop user who sent it; [`NO_USER`] in open loop and for refreshes.
     pub user: u32,
     /// 0 for the first attempt, 1 for the first retry, ...
     pub attempt: u32,
+    /// The application server handling it.
+    pub instance: u16,
     /// Where the attempt is.
     pub phase: Phase,
+    /// The answer of the last cache command.
+    pub reply: Reply,
     /// Counted in the summary (arrived after warmup).
     pub counted: bool,
     /// The first cache read has not been classified as hit or miss yet.
     pub first_read_pending: bool,
     /// The client still waits for this attempt (false after its timeout or answer).
     pub client_waiting: bool,
+    /// A background refresh: no client waits for it.
+    pub background: bool,
+    /// The lock token it holds (lock strategies); 0 when it holds none.
+    pub lock_token: u32,
+    /// When it started waiting for another request's value (lock `max_wait`).
+    pub waiting_since: SimTime,
+    /// When its database query started (the recompute time δ of xfetch).
+    pub query_started: SimTime,
+    /// coalesce: the next request waiting on the same load.
+    pub next_follower: Option<ReqRef>,
 }
 
-/// No closed-loop user: an open-loop request.
+/// No closed-loop user: an open-loop request or a refresh.
 pub const NO_USER: u32 = u32::MAX;
 
 /// The slab of live request slots.

@@ -20,6 +20,9 @@ pub struct ClassCounters {
     pub misses: u64,
 }
 
+/// Selects one counter of [`ClassCounters`].
+pub type ClassField = fn(&mut ClassCounters) -> &mut u64;
+
 /// One class in `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassSummary {
@@ -103,7 +106,7 @@ impl ClassMetrics {
 
     /// Adds one to a counter of `class` in the row and, if `counted`, in the summary.
     #[inline]
-    pub fn bump(&mut self, class: u8, counted: bool, field: fn(&mut ClassCounters) -> &mut u64) {
+    pub fn bump(&mut self, class: u8, counted: bool, field: ClassField) {
         *field(&mut self.row[class as usize]) += 1;
         if counted {
             *field(&mut self.total[class as usize]) += 1;

@@ -34,6 +34,8 @@ pub const PALETTE: [RGBColor; 6] = [
 ];
 const WARMUP_FILL: RGBColor = RGBColor(225, 225, 225);
 const REFERENCE_LINE: RGBColor = RGBColor(120, 120, 120);
+const FAULT_FILL: RGBColor = RGBColor(250, 210, 210);
+const FAULT_LINE: RGBColor = RGBColor(200, 40, 40);
 
 /// One line of a panel.
 pub struct Series {
@@ -67,6 +69,8 @@ pub struct Figure {
     pub end: f64,
     /// The time axis unit: "s", "min" or "h".
     pub time_unit: &'static str,
+    /// Faults from the scenario's timeline: (start, end, name) in `time_unit`s.
+    pub faults: Vec<(f64, f64, &'static str)>,
 }
 
 fn ensure_font() {
@@ -185,6 +189,35 @@ where
             .label("warmup (not in summary)")
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], WARMUP_FILL.filled()));
     }
+    if !figure.faults.is_empty() {
+        let names: Vec<&str> = figure
+            .faults
+            .iter()
+            .map(|f| f.2)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let width = (figure.end / 400.0).max(1e-9);
+        let bands = figure.faults.iter().map(|&(start, end, _)| {
+            Rectangle::new(
+                [(start, y_lo), (end.max(start + width), y_hi)],
+                FAULT_FILL.filled(),
+            )
+        });
+        chart
+            .draw_series(bands)?
+            .label(format!("fault: {}", names.join(", ")))
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 18, y + 6)], FAULT_LINE.mix(0.4).filled())
+            });
+        let edges = figure.faults.iter().map(|&(start, _, _)| {
+            PathElement::new(
+                [(start, y_lo), (start, y_hi)],
+                FAULT_LINE.mix(0.6).stroke_width(1),
+            )
+        });
+        chart.draw_series(edges)?;
+    }
     for (i, series) in panel.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         chart
@@ -247,6 +280,18 @@ pub fn run_charts(
         warmup: scenario.warmup.as_secs_f64() / seconds_per_unit,
         end: end_s / seconds_per_unit,
         time_unit,
+        faults: scenario
+            .faults
+            .iter()
+            .map(|f| {
+                let start = f.at.as_secs_f64() / seconds_per_unit;
+                (
+                    start,
+                    start + f.kind.duration().as_secs_f64() / seconds_per_unit,
+                    f.kind.name(),
+                )
+            })
+            .collect(),
     };
     let per_s = |n: u64| n as f64 / interval_s;
     let mib = |b: u64| b as f64 / 1_048_576.0;

@@ -38,6 +38,9 @@ pub struct RawScenario {
     /// The stampede mitigation.
     #[serde(default)]
     pub strategy: RawStrategy,
+    /// Faults on a timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<RawEvent>,
 }
 
 /// `[clients]`: who sends requests, how often, for which keys.
@@ -73,6 +76,9 @@ pub struct RawClients {
     /// Application servers the requests are spread over, round robin.
     #[serde(default = "default_app_instances")]
     pub app_instances: u32,
+    /// Each app instance's clock is off by up to ± this (uniform per instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<String>,
     /// Popularity drift, keys per second: the ranking shifts so new keys become
     /// hot as old ones cool (sessions, trending content); 0 = stationary.
     #[serde(default)]
@@ -145,6 +151,9 @@ pub struct RawCache {
     /// Active expiry cycles per second (Redis `hz`).
     #[serde(default = "default_hz")]
     pub hz: u32,
+    /// Share of cached reads whose payload fails to deserialize (treated as a miss).
+    #[serde(default)]
+    pub corrupt_rate: f64,
 }
 
 impl Default for RawCache {
@@ -163,6 +172,7 @@ impl Default for RawCache {
             lfu_log_factor: default_lfu_log_factor(),
             lfu_decay_time: default_lfu_decay_time(),
             hz: default_hz(),
+            corrupt_rate: 0.0,
         }
     }
 }
@@ -219,21 +229,91 @@ pub enum RawDistribution {
     },
 }
 
-/// `[strategy]`: the stampede mitigation.
+/// `[strategy]`: the stampede mitigation and its options.
+///
+/// Options that do not apply to `kind` are errors; absent ones take the
+/// kind's defaults (see `scenarios/reference.toml`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStrategy {
     /// Which mitigation (`"none"`: plain cache-aside).
     #[serde(default = "default_strategy_kind")]
     pub kind: String,
+    /// lock, lease-lock: PX of the lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
+    /// lock, lease-lock, memcache-lease: wait before trying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<String>,
+    /// lock, lease-lock: longest wait for the lock holder's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait: Option<String>,
+    /// lock, lease-lock: after max_wait, `"compute"` or `"fail"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<String>,
+    /// lease-lock: renew the lease this often while computing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew: Option<String>,
+    /// early: refresh window before expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// early: chance that a hit inside the window refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// early: refresh behind a lock and serve the cached value (true), or recompute inline (false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
+    /// xfetch: the β of Vattani et al.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// swr: how long a value is served stale after its soft TTL;
+    /// memcache-lease: whether waiters take a stale value (bool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<toml::Value>,
+    /// memcache-lease: at most one lease token per key per interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_interval: Option<String>,
 }
 
 impl Default for RawStrategy {
     fn default() -> Self {
         RawStrategy {
             kind: default_strategy_kind(),
+            lease: None,
+            retry: None,
+            max_wait: None,
+            on_timeout: None,
+            renew: None,
+            window: None,
+            probability: None,
+            background: None,
+            beta: None,
+            stale: None,
+            lease_interval: None,
         }
     }
+}
+
+/// `[[events]]`: a fault at a simulated time.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    /// `flush`, `cache-down`, `evict`, `spike` or `db-slowdown`.
+    pub kind: String,
+    /// When it happens.
+    pub at: String,
+    /// cache-down, spike, db-slowdown: how long it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// evict: popularity rank of the key (1 = hottest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u64>,
+    /// spike: arrival-rate multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// db-slowdown: query-time multiplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
 }
 
 fn default_warmup() -> String {

@@ -7,10 +7,11 @@ use toml::de::DeTable;
 
 use super::raw::{RawDistribution, RawScenario};
 use super::{
-    Arrival, Cache, Clients, Database, Distribution, EvictionPolicy, KeyClass, Prewarm, Scenario,
-    SizeDistribution, Strategy,
+    Arrival, Cache, Clients, Database, Distribution, EvictionPolicy, Fault, FaultKind, KeyClass,
+    Prewarm, Scenario, SizeDistribution, Strategy,
 };
 use crate::error::{Error, Result};
+use crate::strategy::OnTimeout;
 use crate::time::{SimDuration, parse_duration};
 
 /// Most keys a scenario may have: per-key state is kept for every key.
@@ -126,6 +127,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         cache: cache(raw, s)?,
         database: database(raw, s)?,
         strategy: strategy(raw, s)?,
+        faults: faults(raw, duration, s)?,
     })
 }
 
@@ -229,6 +231,10 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
         retries: c.retries,
         retry_backoff,
         app_instances: c.app_instances,
+        clock_skew: match &c.clock_skew {
+            Some(t) => s.duration("clients.clock_skew", t)?,
+            None => SimDuration::ZERO,
+        },
         churn_per_s: if c.churn.is_finite() && c.churn >= 0.0 {
             c.churn
         } else {
@@ -317,6 +323,14 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         lfu_log_factor: c.lfu_log_factor,
         lfu_decay_minutes: (decay.0 / SimDuration::from_secs(60).0) as u32,
         hz: c.hz,
+        corrupt_rate: if (0.0..1.0).contains(&c.corrupt_rate) {
+            c.corrupt_rate
+        } else {
+            return Err(s.error(
+                "cache.corrupt_rate",
+                format!("is {}; it must be in [0, 1): the share of cached reads that fail to deserialize", c.corrupt_rate),
+            ));
+        },
     })
 }
 
@@ -576,13 +590,277 @@ pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Dist
 }
 
 fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
-    match raw.strategy.kind.as_str() {
-        "none" => Ok(Strategy::None),
-        other => Err(s.error(
-            "strategy.kind",
-            format!("is {other:?}; allowed: \"none\" (plain cache-aside)"),
-        )),
+    let st = &raw.strategy;
+    let kind = st.kind.as_str();
+    // Which options each kind takes.
+    let allowed: &[&str] = match kind {
+        "none" | "coalesce" => &[],
+        "lock" => &["lease", "retry", "max_wait", "on_timeout"],
+        "lease-lock" => &["lease", "renew", "retry", "max_wait", "on_timeout"],
+        "early" => &["window", "probability", "background"],
+        "xfetch" => &["beta"],
+        "swr" => &["stale"],
+        "memcache-lease" => &["lease_interval", "retry", "stale"],
+        other => {
+            return Err(s.error(
+                "strategy.kind",
+                format!(
+                    "is {other:?}; allowed: {}",
+                    Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")
+                ),
+            ));
+        }
+    };
+    let given = [
+        ("lease", st.lease.is_some()),
+        ("retry", st.retry.is_some()),
+        ("max_wait", st.max_wait.is_some()),
+        ("on_timeout", st.on_timeout.is_some()),
+        ("renew", st.renew.is_some()),
+        ("window", st.window.is_some()),
+        ("probability", st.probability.is_some()),
+        ("background", st.background.is_some()),
+        ("beta", st.beta.is_some()),
+        ("stale", st.stale.is_some()),
+        ("lease_interval", st.lease_interval.is_some()),
+    ];
+    if let Some((name, _)) = given
+        .iter()
+        .find(|(name, set)| *set && !allowed.contains(name))
+    {
+        let takes = if allowed.is_empty() {
+            "no options".to_string()
+        } else {
+            allowed.join(", ")
+        };
+        return Err(s.error(
+            &format!("strategy.{name}"),
+            format!("does not apply to kind = \"{kind}\", which takes {takes}"),
+        ));
     }
+    let duration = |field: &str, value: &Option<String>, default: &str| -> Result<SimDuration> {
+        s.positive_duration(
+            &format!("strategy.{field}"),
+            value.as_deref().unwrap_or(default),
+        )
+    };
+    let lock = |renew: Option<SimDuration>| -> Result<Strategy> {
+        let on_timeout = match st.on_timeout.as_deref().unwrap_or("compute") {
+            "compute" => OnTimeout::Compute,
+            "fail" => OnTimeout::Fail,
+            other => {
+                return Err(s.error(
+                    "strategy.on_timeout",
+                    format!("is {other:?}; allowed: \"compute\" (query the database) or \"fail\""),
+                ));
+            }
+        };
+        Ok(Strategy::Lock {
+            lease: duration(
+                "lease",
+                &st.lease,
+                if renew.is_some() { "500ms" } else { "10s" },
+            )?,
+            retry: duration(
+                "retry",
+                &st.retry,
+                if renew.is_some() { "50ms" } else { "100ms" },
+            )?,
+            max_wait: duration("max_wait", &st.max_wait, "5s")?,
+            on_timeout,
+            renew,
+        })
+    };
+    Ok(match kind {
+        "none" => Strategy::None,
+        "coalesce" => Strategy::Coalesce,
+        "lock" => lock(None)?,
+        "lease-lock" => {
+            let renew = duration("renew", &st.renew, "200ms")?;
+            let strategy = lock(Some(renew))?;
+            if let Strategy::Lock { lease, .. } = strategy
+                && renew >= lease
+            {
+                return Err(s.error(
+                    "strategy.renew",
+                    "must be shorter than the lease, or the lease lapses between renewals",
+                ));
+            }
+            strategy
+        }
+        "early" => {
+            let probability = st.probability.unwrap_or(0.1);
+            if !(probability > 0.0 && probability <= 1.0) {
+                return Err(s.error(
+                    "strategy.probability",
+                    format!("is {probability}; it must be in (0, 1]"),
+                ));
+            }
+            Strategy::Early {
+                window: duration("window", &st.window, "30s")?,
+                probability,
+                background: st.background.unwrap_or(false),
+            }
+        }
+        "xfetch" => {
+            let beta = st.beta.unwrap_or(1.0);
+            if !(beta.is_finite() && beta > 0.0) {
+                return Err(s.error(
+                    "strategy.beta",
+                    format!("is {beta}; it must be > 0 (1.0 is the paper's optimum)"),
+                ));
+            }
+            Strategy::XFetch { beta }
+        }
+        "swr" => {
+            let stale = match &st.stale {
+                None => "60s".to_string(),
+                Some(toml::Value::String(t)) => t.clone(),
+                Some(other) => {
+                    return Err(s.error(
+                        "strategy.stale",
+                        format!("is {other}; for swr it is a duration such as \"30s\""),
+                    ));
+                }
+            };
+            Strategy::Swr {
+                stale: s.positive_duration("strategy.stale", &stale)?,
+            }
+        }
+        "memcache-lease" => Strategy::MemcacheLease {
+            lease_interval: duration("lease_interval", &st.lease_interval, "10s")?,
+            retry: duration("retry", &st.retry, "50ms")?,
+            serve_stale: match &st.stale {
+                None => false,
+                Some(toml::Value::Boolean(b)) => *b,
+                Some(other) => {
+                    return Err(s.error(
+                        "strategy.stale",
+                        format!("is {other}; for memcache-lease it is true (waiters take a stale value) or false"),
+                    ));
+                }
+            },
+        },
+        _ => unreachable!("kinds were checked above"),
+    })
+}
+
+fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fault>> {
+    let mut out = Vec::with_capacity(raw.events.len());
+    for (i, e) in raw.events.iter().enumerate() {
+        let key = |field: &str| format!("events[{i}].{field}");
+        let at = s.duration(&key("at"), &e.at)?;
+        if at >= duration {
+            return Err(s.error(
+                &key("at"),
+                format!(
+                    "is {}, not before the end of the run ({})",
+                    e.at, raw.duration
+                ),
+            ));
+        }
+        let needs = |name: &str, present: bool| -> Result<()> {
+            if present {
+                Ok(())
+            } else {
+                Err(s.error(
+                    &key(name),
+                    format!("is missing; a {} event needs it", e.kind),
+                ))
+            }
+        };
+        let forbid = |names: &[(&str, bool)]| -> Result<()> {
+            match names.iter().find(|(_, present)| *present) {
+                Some((name, _)) => {
+                    Err(s.error(&key(name), format!("does not apply to a {} event", e.kind)))
+                }
+                None => Ok(()),
+            }
+        };
+        let lasting = || -> Result<SimDuration> {
+            needs("duration", e.duration.is_some())?;
+            s.positive_duration(&key("duration"), e.duration.as_deref().unwrap_or_default())
+        };
+        let kind = match e.kind.as_str() {
+            "flush" => {
+                forbid(&[
+                    ("duration", e.duration.is_some()),
+                    ("rank", e.rank.is_some()),
+                    ("rate", e.rate.is_some()),
+                    ("factor", e.factor.is_some()),
+                ])?;
+                FaultKind::Flush
+            }
+            "cache-down" => {
+                forbid(&[
+                    ("rank", e.rank.is_some()),
+                    ("rate", e.rate.is_some()),
+                    ("factor", e.factor.is_some()),
+                ])?;
+                FaultKind::CacheDown {
+                    duration: lasting()?,
+                }
+            }
+            "evict" => {
+                forbid(&[
+                    ("duration", e.duration.is_some()),
+                    ("rate", e.rate.is_some()),
+                    ("factor", e.factor.is_some()),
+                ])?;
+                needs("rank", e.rank.is_some())?;
+                let rank = e.rank.unwrap_or_default();
+                if rank == 0 || rank > raw.clients.keys {
+                    return Err(s.error(
+                        &key("rank"),
+                        format!(
+                            "is {rank}; ranks go from 1 (hottest) to clients.keys = {}",
+                            raw.clients.keys
+                        ),
+                    ));
+                }
+                FaultKind::Evict { rank: rank as u32 }
+            }
+            "spike" => {
+                forbid(&[("rank", e.rank.is_some()), ("factor", e.factor.is_some())])?;
+                needs("rate", e.rate.is_some())?;
+                let multiplier = e.rate.unwrap_or_default();
+                if !(multiplier.is_finite() && multiplier > 0.0) {
+                    return Err(s.error(
+                        &key("rate"),
+                        format!("is {multiplier}; the rate multiplier must be > 0"),
+                    ));
+                }
+                FaultKind::Spike {
+                    multiplier,
+                    duration: lasting()?,
+                }
+            }
+            "db-slowdown" => {
+                forbid(&[("rank", e.rank.is_some()), ("rate", e.rate.is_some())])?;
+                needs("factor", e.factor.is_some())?;
+                let factor = e.factor.unwrap_or_default();
+                if !(factor.is_finite() && factor >= 0.01) {
+                    return Err(s.error(
+                        &key("factor"),
+                        format!("is {factor}; the query-time multiplier must be >= 0.01"),
+                    ));
+                }
+                FaultKind::DbSlowdown {
+                    factor,
+                    duration: lasting()?,
+                }
+            }
+            other => {
+                return Err(s.error(
+                    &key("kind"),
+                    format!("is {other:?}; allowed: \"flush\", \"cache-down\", \"evict\", \"spike\", \"db-slowdown\""),
+                ));
+            }
+        };
+        out.push(Fault { at, kind });
+    }
+    out.sort_by_key(|f| f.at);
+    Ok(out)
 }
 
 #[cfg(test)]
