@@ -646,6 +646,7 @@ impl Engine {
                         stale: false,
                     }
                 }
+                Lookup::Hit { .. } if !self.strategy.reads_payload() => Reply::Hit(OnHit::Serve),
                 Lookup::Hit { .. } => {
                     let p = self.payload[key as usize];
                     let found = Found {
@@ -744,7 +745,12 @@ impl Engine {
             Reply::Missing { lease, stale } => self.on_miss(r, req, lease, stale),
             Reply::Failed => {
                 self.metrics.bump_at(self.now, |c| &mut c.cache_errors);
-                self.submit_query(r);
+                // Without the cache, only in-process coalescing still shares loads.
+                if self.strategy == Strategy::Coalesce {
+                    self.on_miss(r, req, false, false);
+                } else {
+                    self.submit_query(r);
+                }
             }
             Reply::LockWon | Reply::LockLost | Reply::Stored => {
                 unreachable!("a GET does not answer {:?}", req.reply)

@@ -97,6 +97,20 @@ impl Strategy {
         "memcache-lease",
     ];
 
+    /// The options (`[strategy]` keys besides `kind`) that `kind` takes; `None` for an unknown kind.
+    pub fn options_of(kind: &str) -> Option<&'static [&'static str]> {
+        Some(match kind {
+            "none" | "coalesce" => &[],
+            "lock" => &["lease", "retry", "max_wait", "on_timeout"],
+            "lease-lock" => &["lease", "renew", "retry", "max_wait", "on_timeout"],
+            "early" => &["window", "probability", "background"],
+            "xfetch" => &["beta"],
+            "swr" => &["stale"],
+            "memcache-lease" => &["lease_interval", "retry", "stale"],
+            _ => return None,
+        })
+    }
+
     /// How long a SET keeps a value in the cache for a logical TTL `ttl`:
     /// `swr` keeps it `stale` longer so it can be served stale, and
     /// `memcache-lease` with stale values keeps it one lease interval longer.
@@ -110,6 +124,14 @@ impl Strategy {
             } => ttl + lease_interval,
             _ => ttl,
         }
+    }
+
+    /// Whether hits depend on the value's payload (its logical expiry and δ).
+    pub fn reads_payload(&self) -> bool {
+        matches!(
+            self,
+            Strategy::Early { .. } | Strategy::XFetch { .. } | Strategy::Swr { .. } | Strategy::MemcacheLease { .. }
+        )
     }
 
     /// Whether misses go through a lock in the cache (`SET lock NX PX`).

@@ -21,6 +21,9 @@ pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Ve
     let mut paths = Vec::with_capacity(sets.len());
     for set in sets {
         let (path, value) = parse_set(set)?;
+        if path == "strategy.kind" {
+            drop_foreign_strategy_options(&mut table, value.as_str().unwrap_or_default());
+        }
         set_path(&mut table, &path, value)
             .map_err(|why| Error::BadInput(format!("--set {set}: {why}")))?;
         paths.push(path);
@@ -33,6 +36,18 @@ pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Ve
         ))
     })?;
     Ok((raw, paths))
+}
+
+/// Switching `strategy.kind` from the command line drops the file's options
+/// that the new kind does not take, so one file can be run (or swept) under
+/// every strategy. Options set after the switch are still checked.
+fn drop_foreign_strategy_options(table: &mut Table, kind: &str) {
+    let Some(allowed) = crate::strategy::Strategy::options_of(kind) else {
+        return; // an unknown kind is reported by validation
+    };
+    if let Some(Value::Table(strategy)) = table.get_mut("strategy") {
+        strategy.retain(|key, _| key == "kind" || allowed.iter().any(|a| *a == key));
+    }
 }
 
 /// Splits `PATH=VALUE` and reads the value as TOML, or as a string if it is not TOML.

@@ -592,25 +592,12 @@ pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Dist
 fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
     let st = &raw.strategy;
     let kind = st.kind.as_str();
-    // Which options each kind takes.
-    let allowed: &[&str] = match kind {
-        "none" | "coalesce" => &[],
-        "lock" => &["lease", "retry", "max_wait", "on_timeout"],
-        "lease-lock" => &["lease", "renew", "retry", "max_wait", "on_timeout"],
-        "early" => &["window", "probability", "background"],
-        "xfetch" => &["beta"],
-        "swr" => &["stale"],
-        "memcache-lease" => &["lease_interval", "retry", "stale"],
-        other => {
-            return Err(s.error(
-                "strategy.kind",
-                format!(
-                    "is {other:?}; allowed: {}",
-                    Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")
-                ),
-            ));
-        }
-    };
+    let allowed = Strategy::options_of(kind).ok_or_else(|| {
+        s.error(
+            "strategy.kind",
+            format!("is {kind:?}; allowed: {}", Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")),
+        )
+    })?;
     let given = [
         ("lease", st.lease.is_some()),
         ("retry", st.retry.is_some()),
