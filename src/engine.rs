@@ -739,6 +739,11 @@ impl Engine {
             Reply::Hit(OnHit::Recompute) => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.early_recomputations);
+                if self.queries_in_flight[req.key as usize] > 0 {
+                    // Another request is already recomputing this key: wasted work.
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.wasted_recomputations);
+                }
                 self.submit_query(r);
             }
             Reply::Hit(OnHit::Expired) => unreachable!("expired values are sent as misses"),

@@ -51,6 +51,8 @@ pub struct Counters {
     pub refreshes: u64,
     /// Hits recomputed before expiry by the requester (early inline, xfetch).
     pub early_recomputations: u64,
+    /// Early recomputations started while another query for the key was in flight.
+    pub wasted_recomputations: u64,
     /// Cached reads whose payload failed to deserialize.
     pub corrupt_reads: u64,
     /// Cache commands that failed because the cache was down.
@@ -141,6 +143,8 @@ pub struct RunSummary {
     pub refreshes: u64,
     /// Hits recomputed before expiry by the requester (early inline, xfetch).
     pub early_recomputations: u64,
+    /// Early recomputations started while another query for the key was in flight.
+    pub wasted_recomputations: u64,
     /// Cached reads whose payload failed to deserialize (treated as misses).
     pub corrupt_reads: u64,
     /// Cache commands that failed because the cache was down.
@@ -518,6 +522,7 @@ impl Metrics {
             lock_timeouts: t.lock_timeouts,
             refreshes: t.refreshes,
             early_recomputations: t.early_recomputations,
+            wasted_recomputations: t.wasted_recomputations,
             corrupt_reads: t.corrupt_reads,
             cache_errors: t.cache_errors,
             lease_tokens: t.lease_tokens,

@@ -109,6 +109,7 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         ("lock timeouts", s.lock_timeouts),
         ("background refreshes", s.refreshes),
         ("early recomputations", s.early_recomputations),
+        ("wasted recomputations", s.wasted_recomputations),
         ("coalesced", s.coalesced),
         ("lease tokens", s.lease_tokens),
         ("corrupt reads", s.corrupt_reads),

@@ -130,7 +130,10 @@ impl Strategy {
     pub fn reads_payload(&self) -> bool {
         matches!(
             self,
-            Strategy::Early { .. } | Strategy::XFetch { .. } | Strategy::Swr { .. } | Strategy::MemcacheLease { .. }
+            Strategy::Early { .. }
+                | Strategy::XFetch { .. }
+                | Strategy::Swr { .. }
+                | Strategy::MemcacheLease { .. }
         )
     }
 

@@ -46,7 +46,7 @@ fn drop_foreign_strategy_options(table: &mut Table, kind: &str) {
         return; // an unknown kind is reported by validation
     };
     if let Some(Value::Table(strategy)) = table.get_mut("strategy") {
-        strategy.retain(|key, _| key == "kind" || allowed.iter().any(|a| *a == key));
+        strategy.retain(|key, _| key == "kind" || allowed.contains(&key));
     }
 }
 

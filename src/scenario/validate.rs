@@ -595,7 +595,10 @@ fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
     let allowed = Strategy::options_of(kind).ok_or_else(|| {
         s.error(
             "strategy.kind",
-            format!("is {kind:?}; allowed: {}", Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")),
+            format!(
+                "is {kind:?}; allowed: {}",
+                Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")
+            ),
         )
     })?;
     let given = [
