@@ -143,6 +143,61 @@ fn unknown_keys_and_names_are_rejected() {
 }
 
 #[test]
+fn bad_strategies_and_events_are_rejected() {
+    let with = |extra: &str| format!("{GOOD}\n{extra}\n");
+    rejects(
+        &with("[strategy]\nkind = \"xfetch\"\nlease = \"1s\""),
+        &[],
+        &["strategy.lease", "beta"],
+    );
+    rejects(
+        &with("[strategy]\nkind = \"lock\"\non_timeout = \"panic\""),
+        &[],
+        &["strategy.on_timeout", "compute"],
+    );
+    rejects(
+        &with("[strategy]\nkind = \"lease-lock\"\nlease = \"100ms\"\nrenew = \"200ms\""),
+        &[],
+        &["strategy.renew", "shorter"],
+    );
+    rejects(
+        &with("[strategy]\nkind = \"early\"\nprobability = 1.5"),
+        &[],
+        &["strategy.probability"],
+    );
+    rejects(
+        &with("[[events]]\nkind = \"meteor\"\nat = \"1s\""),
+        &[],
+        &["events[0].kind", "cache-down"],
+    );
+    rejects(
+        &with("[[events]]\nkind = \"cache-down\"\nat = \"1s\""),
+        &[],
+        &["events[0].duration", "missing"],
+    );
+    rejects(
+        &with("[[events]]\nkind = \"flush\"\nat = \"9s\""),
+        &[],
+        &["events[0].at", "end of the run"],
+    );
+    rejects(
+        &with("[[events]]\nkind = \"evict\"\nat = \"1s\"\nrank = 101"),
+        &[],
+        &["events[0].rank"],
+    );
+    rejects(
+        &with("[[events]]\nkind = \"spike\"\nat = \"1s\"\nduration = \"1s\"\nrate = -2.0"),
+        &[],
+        &["events[0].rate"],
+    );
+    rejects(
+        &replace("[cache]", "[cache]\ncorrupt_rate = 1.5"),
+        &[],
+        &["cache.corrupt_rate"],
+    );
+}
+
+#[test]
 fn bad_flags_are_rejected() {
     rejects(GOOD, &["--set", "clients.rat=5"], &["rat", "--set"]);
     rejects(
@@ -155,6 +210,11 @@ fn bad_flags_are_rejected() {
     rejects(GOOD, &["--set", "cache.ttl.x=1"], &["cache.ttl"]);
     rejects(GOOD, &["--seed", "minus-one"], &["--seed"]);
     rejects(GOOD, &["--bogus"], &["--bogus"]);
+    rejects(
+        GOOD,
+        &["--set", "strategy.kind=lock", "--set", "strategy.beta=2"],
+        &["strategy.beta"],
+    );
 }
 
 #[test]
