@@ -640,7 +640,8 @@ impl Engine {
                     if self.corrupt_rate > 0.0
                         && unit_f64(&mut self.strategy_rng) < self.corrupt_rate =>
                 {
-                    self.metrics.bump_at(self.now, |c| &mut c.corrupt_reads);
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.strategy.corrupt_reads);
                     Reply::Missing {
                         lease: self.grant_lease(key, at_server),
                         stale: false,
@@ -684,7 +685,8 @@ impl Engine {
             return false;
         }
         self.lease_issued[key as usize] = at_server;
-        self.metrics.bump_at(self.now, |c| &mut c.lease_tokens);
+        self.metrics
+            .bump_at(self.now, |c| &mut c.strategy.lease_tokens);
         true
     }
 
@@ -732,24 +734,26 @@ impl Engine {
                 self.start_refresh(req);
             }
             Reply::Hit(OnHit::ServeStaleAndRefresh) => {
-                self.metrics.bump(req.counted, |c| &mut c.stale_served);
+                self.metrics
+                    .bump(req.counted, |c| &mut c.strategy.stale_served);
                 self.answer_and_release(r);
                 self.start_refresh(req);
             }
             Reply::Hit(OnHit::Recompute) => {
                 self.metrics
-                    .bump_at(self.now, |c| &mut c.early_recomputations);
+                    .bump_at(self.now, |c| &mut c.strategy.early_recomputations);
                 if self.queries_in_flight[req.key as usize] > 0 {
                     // Another request is already recomputing this key: wasted work.
                     self.metrics
-                        .bump_at(self.now, |c| &mut c.wasted_recomputations);
+                        .bump_at(self.now, |c| &mut c.strategy.wasted_recomputations);
                 }
                 self.submit_query(r);
             }
             Reply::Hit(OnHit::Expired) => unreachable!("expired values are sent as misses"),
             Reply::Missing { lease, stale } => self.on_miss(r, req, lease, stale),
             Reply::Failed => {
-                self.metrics.bump_at(self.now, |c| &mut c.cache_errors);
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.strategy.cache_errors);
                 // Without the cache, only in-process coalescing still shares loads.
                 if self.strategy == Strategy::Coalesce {
                     self.on_miss(r, req, false, false);
@@ -779,7 +783,8 @@ impl Engine {
             Strategy::Coalesce => match self.loading.get(&(req.instance, req.key)) {
                 Some(&leader) => {
                     // Join the load already under way in this app instance.
-                    self.metrics.bump_at(self.now, |c| &mut c.coalesced);
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.strategy.coalesced);
                     let others = self.requests.get(leader).next_follower;
                     let follower = self.requests.get_mut(r);
                     follower.phase = Phase::Follow;
@@ -797,10 +802,12 @@ impl Engine {
                 if lease {
                     self.submit_query(r);
                 } else if stale && serve_stale {
-                    self.metrics.bump(req.counted, |c| &mut c.stale_served);
+                    self.metrics
+                        .bump(req.counted, |c| &mut c.strategy.stale_served);
                     self.answer_and_release(r);
                 } else {
-                    self.metrics.bump_at(self.now, |c| &mut c.lock_waits);
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.strategy.lock_waits);
                     self.sleep(r, retry);
                 }
             }
@@ -844,7 +851,8 @@ impl Engine {
     fn on_lock_reply(&mut self, r: ReqRef, req: Request) {
         match req.reply {
             Reply::LockWon => {
-                self.metrics.bump_at(self.now, |c| &mut c.lock_acquisitions);
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.strategy.lock_acquisitions);
                 if let Strategy::Lock {
                     renew: Some(renew), ..
                 } = self.strategy
@@ -867,7 +875,8 @@ impl Engine {
                     unreachable!("only lock strategies wait on locks")
                 };
                 if self.now.since(req.waiting_since) >= max_wait {
-                    self.metrics.bump_at(self.now, |c| &mut c.lock_timeouts);
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.strategy.lock_timeouts);
                     match on_timeout {
                         OnTimeout::Compute => self.submit_query(r),
                         OnTimeout::Fail => {
@@ -876,14 +885,16 @@ impl Engine {
                         }
                     }
                 } else {
-                    self.metrics.bump_at(self.now, |c| &mut c.lock_waits);
+                    self.metrics
+                        .bump_at(self.now, |c| &mut c.strategy.lock_waits);
                     self.sleep(r, retry);
                 }
             }
             // The cache is unreachable: compute without a lock.
             Reply::Failed if req.background => self.release(r),
             Reply::Failed => {
-                self.metrics.bump_at(self.now, |c| &mut c.cache_errors);
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.strategy.cache_errors);
                 self.submit_query(r);
             }
             Reply::Hit(_) | Reply::Missing { .. } | Reply::Stored => {
@@ -960,7 +971,8 @@ impl Engine {
             self.metrics.bump_at(self.now, |c| &mut c.duplicate_queries);
         }
         if req.background {
-            self.metrics.bump_at(self.now, |c| &mut c.refreshes);
+            self.metrics
+                .bump_at(self.now, |c| &mut c.strategy.refreshes);
         }
         let class = self.class_of[key as usize];
         let seq = self.next_seq();
@@ -1060,23 +1072,28 @@ impl Engine {
     }
 
     fn on_set_reply(&mut self, r: ReqRef, req: Request) {
+        self.end_load(r, req, Self::answer_and_release);
+    }
+
+    /// A load (query, then SET) ended for `r`: releases its lock and refresh
+    /// flag, settles its coalesced followers and `r` itself with `settle`
+    /// (answer them, or fail them).
+    fn end_load(&mut self, r: ReqRef, req: Request, settle: fn(&mut Self, ReqRef)) {
         if req.lock_token != 0 {
             self.release_lock(req);
         }
         if req.background {
             self.refreshing[req.key as usize] = false;
         }
-        if let Strategy::Coalesce = self.strategy
-            && self.loading.get(&(req.instance, req.key)) == Some(&r)
-        {
+        if self.loading.get(&(req.instance, req.key)) == Some(&r) {
             self.loading.remove(&(req.instance, req.key));
             let mut next = req.next_follower;
             while let Some(f) = next {
                 next = self.requests.get(f).next_follower;
-                self.answer_and_release(f);
+                settle(self, f);
             }
         }
-        self.answer_and_release(r);
+        settle(self, r);
     }
 
     /// Releases the lock if `req` still owns it (the compare-and-delete script).
@@ -1128,21 +1145,7 @@ impl Engine {
         self.metrics.bump(req.counted, |c| &mut c.pool_timeouts);
         self.observe_db();
         // The query never ran: release what the attempt holds, as the app's error path does.
-        if req.lock_token != 0 {
-            self.release_lock(req);
-        }
-        if req.background {
-            self.refreshing[req.key as usize] = false;
-        }
-        if self.loading.get(&(req.instance, req.key)) == Some(&r) {
-            self.loading.remove(&(req.instance, req.key));
-            let mut next = req.next_follower;
-            while let Some(f) = next {
-                next = self.requests.get(f).next_follower;
-                self.fail_and_release(f);
-            }
-        }
-        self.fail_and_release(r);
+        self.end_load(r, req, Self::fail_and_release);
     }
 
     fn fail_and_release(&mut self, r: ReqRef) {

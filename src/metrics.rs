@@ -39,6 +39,13 @@ pub struct Counters {
     pub db_queries: u64,
     /// Queries submitted for a key that already had one in flight.
     pub duplicate_queries: u64,
+    /// What the stampede mitigation did.
+    pub strategy: StrategyCounters,
+}
+
+/// What the stampede mitigation did: counts over a row or the summary period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrategyCounters {
     /// Requests answered with a stale value (swr, memcache-lease).
     pub stale_served: u64,
     /// Locks won (lock strategies and background refreshes).
@@ -131,28 +138,9 @@ pub struct RunSummary {
     pub evicted_keys: u64,
     /// Keys deleted because their TTL passed.
     pub expired_keys: u64,
-    /// Requests answered with a stale value.
-    pub stale_served: u64,
-    /// Locks won.
-    pub lock_acquisitions: u64,
-    /// Times a request slept waiting for another's value (lock loser, lease-less reader).
-    pub lock_waits: u64,
-    /// Lock waiters that reached `max_wait`.
-    pub lock_timeouts: u64,
-    /// Background refresh queries.
-    pub refreshes: u64,
-    /// Hits recomputed before expiry by the requester (early inline, xfetch).
-    pub early_recomputations: u64,
-    /// Early recomputations started while another query for the key was in flight.
-    pub wasted_recomputations: u64,
-    /// Cached reads whose payload failed to deserialize (treated as misses).
-    pub corrupt_reads: u64,
-    /// Cache commands that failed because the cache was down.
-    pub cache_errors: u64,
-    /// memcache-lease tokens issued.
-    pub lease_tokens: u64,
-    /// Misses that joined another request's load in their app instance.
-    pub coalesced: u64,
+    /// What the stampede mitigation did (flattened into the summary's top level).
+    #[serde(flatten)]
+    pub strategy: StrategyCounters,
     /// Highest used memory, bytes (whole run, as Redis's `used_memory_peak`).
     pub used_memory_peak: u64,
     /// GET commands that found a key (Redis `keyspace_hits`, every retry included).
@@ -453,10 +441,10 @@ impl Metrics {
             expired_keys: snap.expired_keys - prev.expired_keys,
             used_memory: snap.used_memory,
             oom_rejections: snap.oom_rejections - prev.oom_rejections,
-            stale_served: self.row.stale_served,
-            lock_waits: self.row.lock_waits,
-            refreshes: self.row.refreshes + self.row.early_recomputations,
-            cache_errors: self.row.cache_errors,
+            stale_served: self.row.strategy.stale_served,
+            lock_waits: self.row.strategy.lock_waits,
+            refreshes: self.row.strategy.refreshes + self.row.strategy.early_recomputations,
+            cache_errors: self.row.strategy.cache_errors,
         });
         self.row = Counters::default();
         self.row_latency.reset();
@@ -516,17 +504,7 @@ impl Metrics {
             },
             evicted_keys: snap.evicted_keys - base.evicted_keys,
             expired_keys: snap.expired_keys - base.expired_keys,
-            stale_served: t.stale_served,
-            lock_acquisitions: t.lock_acquisitions,
-            lock_waits: t.lock_waits,
-            lock_timeouts: t.lock_timeouts,
-            refreshes: t.refreshes,
-            early_recomputations: t.early_recomputations,
-            wasted_recomputations: t.wasted_recomputations,
-            corrupt_reads: t.corrupt_reads,
-            cache_errors: t.cache_errors,
-            lease_tokens: t.lease_tokens,
-            coalesced: t.coalesced,
+            strategy: t.strategy,
             used_memory_peak: self.used_memory_peak,
             keyspace_hits: snap.keyspace_hits - base.keyspace_hits,
             keyspace_misses: snap.keyspace_misses - base.keyspace_misses,

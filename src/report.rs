@@ -102,18 +102,19 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Resul
 /// Renders the one-screen human summary printed after a run.
 pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     let mb = |b: u64| b as f64 / 1_048_576.0;
+    let t = &s.strategy;
     let strategy: Vec<String> = [
-        ("stale served", s.stale_served),
-        ("locks won", s.lock_acquisitions),
-        ("lock waits", s.lock_waits),
-        ("lock timeouts", s.lock_timeouts),
-        ("background refreshes", s.refreshes),
-        ("early recomputations", s.early_recomputations),
-        ("wasted recomputations", s.wasted_recomputations),
-        ("coalesced", s.coalesced),
-        ("lease tokens", s.lease_tokens),
-        ("corrupt reads", s.corrupt_reads),
-        ("cache errors", s.cache_errors),
+        ("stale served", t.stale_served),
+        ("locks won", t.lock_acquisitions),
+        ("lock waits", t.lock_waits),
+        ("lock timeouts", t.lock_timeouts),
+        ("background refreshes", t.refreshes),
+        ("early recomputations", t.early_recomputations),
+        ("wasted recomputations", t.wasted_recomputations),
+        ("coalesced", t.coalesced),
+        ("lease tokens", t.lease_tokens),
+        ("corrupt reads", t.corrupt_reads),
+        ("cache errors", t.cache_errors),
     ]
     .iter()
     .filter(|(_, n)| *n > 0)
