@@ -13,15 +13,22 @@
 //!   loop (users who wait, then think). A request not answered within
 //!   `timeout` fails for the client and may be retried after `retry_backoff`;
 //!   the work it started carries on.
-//! - **Cache** ([`cache`]): each command costs a `latency` round trip; SET
-//!   stores the value with `ttl` × U(1 − j, 1 + j); an expired key found by a
-//!   GET is deleted and answered as a miss (Redis's lazy expiry).
+//! - **Cache** ([`cache`]), faithful to Redis 7: each command costs a
+//!   `latency` round trip; SET stores the value with `ttl` × U(1 − j, 1 + j);
+//!   memory is Σ (key overhead + value) up to `maxmemory`, enforced before
+//!   each command by one of the 8 Redis eviction policies (a sampled
+//!   16-entry pool, 1-second LRU clock, logarithmic LFU counter) or exact
+//!   `lru`/`lfu`; writes that cannot fit fail with OOM; expiry is lazy and
+//!   active (`hz` cycles a second).
 //! - **Database** ([`db`]): `connections` queries run at once, more wait in
 //!   FIFO order (up to `pool_timeout`); with `cores`, n running queries share
 //!   the CPU and each runs at cores / n. A query for a key that already has one
 //!   in flight is a *duplicate query*: the direct measure of a stampede.
-//! - **Strategy**: plain cache-aside (`none`): GET; on a miss query the
-//!   database and SET the value.
+//! - **Strategy** ([`strategy`]): the mitigation decides on a hit near expiry
+//!   and on a miss (`none`, `lock`, `lease-lock`, `early`, `xfetch`, `swr`,
+//!   `coalesce`, `memcache-lease`); the engine turns each decision into cache
+//!   commands, sleeps and queries. Faults (`[[events]]`) flush, take down or
+//!   evict from the cache, spike traffic or slow the database.
 //! - **Engine** ([`engine`]): the event loop; **metrics** ([`metrics`]):
 //!   streaming histograms and a per-interval time series; **report**
 //!   ([`report`]): `summary.json`, `timeseries.csv`, charts.
@@ -44,6 +51,8 @@
 //! assert_eq!(s.requests, s.served + s.errors);
 //! assert!(s.hit_ratio > 0.5);
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod cache;
 pub mod cli;
