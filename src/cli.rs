@@ -1,4 +1,4 @@
-//! The command line (SPEC §2 contract): `stampede run`, `stampede plot`.
+//! The command line (SPEC §2 contract): `stampede run`, `stampede sweep`, `stampede plot`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,6 +35,20 @@ pub enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Run the scenario's [sweep] grid × replicates in parallel.
+    Sweep {
+        /// The scenario file (TOML) with a [sweep] table.
+        scenario: PathBuf,
+        /// Output directory [default: results/<scenario name>-sweep/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads [default: all cores]; results are identical for any value.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Override a scenario value for every point, e.g. --set clients.rate=40000.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
     /// Redraw the charts of a run directory from its CSV files.
     Plot {
         /// A directory written by `stampede run`.
@@ -57,6 +71,12 @@ pub fn execute(cli: Cli) -> Result<i32> {
             seed,
             sets,
         } => run(&scenario, out, seed, &sets),
+        Command::Sweep {
+            scenario,
+            out,
+            jobs,
+            sets,
+        } => sweep(&scenario, out, jobs, &sets),
         Command::Plot { dir } => plot(&dir),
     }
 }
@@ -87,6 +107,48 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         s.simulated_s,
         simulated as f64 / wall_s.max(1e-9) / 1e6,
         report::human_summary(s, scenario.database.connections as u64),
+        dir.display(),
+        names.join(", ")
+    ));
+    Ok(0)
+}
+
+fn sweep(path: &Path, out: Option<PathBuf>, jobs: Option<usize>, sets: &[String]) -> Result<i32> {
+    let (_, raw) = scenario::load(path, sets)?;
+    let sweep = crate::sweep::load(path, sets)?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        return Err(Error::BadInput(
+            "--jobs 0: give at least one worker thread".into(),
+        ));
+    }
+    let total = sweep.points.len() * sweep.replicates as usize;
+    say(&format!(
+        "stampede sweep {}: {} points × {} replicates = {total} runs on {jobs} threads",
+        sweep.name,
+        sweep.points.len(),
+        sweep.replicates
+    ));
+    let started = Instant::now();
+    let progress = |done: usize| {
+        use std::io::Write;
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta = elapsed / done as f64 * (total - done) as f64;
+        let _ = writeln!(
+            std::io::stderr(),
+            "  {done}/{total} runs done, {elapsed:.1} s elapsed, about {eta:.0} s left"
+        );
+    };
+    let runs = sweep.run(jobs, &progress)?;
+    let written = report::write_sweep(&dir, &raw, &sweep, &runs)?;
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    say(&format!(
+        "  {total} runs in {:.2} s wall\n  wrote {}/ ({})",
+        started.elapsed().as_secs_f64(),
         dir.display(),
         names.join(", ")
     ));

@@ -64,6 +64,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod strategy;
+pub mod sweep;
 pub mod time;
 pub mod workload;
 

@@ -156,3 +156,201 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     );
     text + &strategy_line
 }
+
+/// Sweep file names.
+pub const SWEEP_FILE: &str = "sweep.csv";
+/// Aggregate (mean and 95% CI per point) file name.
+pub const AGGREGATE_FILE: &str = "aggregate.csv";
+/// Comparison chart file name.
+pub const COMPARISON_CHART: &str = "comparison.png";
+
+/// Writes a sweep directory: `sweep.csv`, `aggregate.csv`, the comparison
+/// chart and the resolved scenario; returns the files written.
+pub fn write_sweep(
+    dir: &Path,
+    raw: &RawScenario,
+    sweep: &crate::sweep::Sweep,
+    runs: &[crate::sweep::SweepRun],
+) -> Result<Vec<PathBuf>> {
+    use crate::sweep::{flatten, mean_ci95, value_text};
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    let params = |point: usize| -> Vec<String> {
+        sweep.points[point]
+            .0
+            .params
+            .iter()
+            .map(|(_, v)| value_text(v))
+            .collect()
+    };
+    let metric_names: Vec<String> = runs
+        .first()
+        .map(|r| flatten(&r.summary).into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default();
+
+    // One row per point × replicate.
+    let mut rows = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string(), "replicate".into(), "seed".into()];
+    header.extend(sweep.paths.iter().cloned());
+    header.extend(metric_names.iter().cloned());
+    rows.write_record(&header).expect("writes to memory");
+    for run in runs {
+        let mut record = vec![
+            run.point.to_string(),
+            run.replicate.to_string(),
+            run.seed.to_string(),
+        ];
+        record.extend(params(run.point));
+        record.extend(
+            flatten(&run.summary)
+                .into_iter()
+                .map(|(_, v)| v.to_string()),
+        );
+        rows.write_record(&record).expect("writes to memory");
+    }
+
+    // One row per point × metric: mean and 95% confidence interval over replicates.
+    let mut agg = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(sweep.paths.iter().cloned());
+    header.extend(["metric", "n", "mean", "ci95_low", "ci95_high"].map(String::from));
+    agg.write_record(&header).expect("writes to memory");
+    let mut stats: Vec<Vec<(f64, f64)>> = Vec::new(); // [point][metric] -> (mean, half)
+    for point in 0..sweep.points.len() {
+        let values: Vec<Vec<f64>> = runs
+            .iter()
+            .filter(|r| r.point == point)
+            .map(|r| flatten(&r.summary).into_iter().map(|(_, v)| v).collect())
+            .collect();
+        let mut point_stats = Vec::new();
+        for (m, name) in metric_names.iter().enumerate() {
+            let xs: Vec<f64> = values.iter().map(|v| v[m]).collect();
+            let (mean, half) = mean_ci95(&xs);
+            let mut record = vec![point.to_string()];
+            record.extend(params(point));
+            record.extend([
+                name.clone(),
+                xs.len().to_string(),
+                mean.to_string(),
+                (mean - half).to_string(),
+                (mean + half).to_string(),
+            ]);
+            agg.write_record(&record).expect("writes to memory");
+            point_stats.push((mean, half));
+        }
+        stats.push(point_stats);
+    }
+
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
+        let path = dir.join(name);
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    put(
+        SWEEP_FILE,
+        rows.into_inner().expect("flushing to memory cannot fail"),
+    )?;
+    put(
+        AGGREGATE_FILE,
+        agg.into_inner().expect("flushing to memory cannot fail"),
+    )?;
+    put(SCENARIO_FILE, resolved_toml(raw).into_bytes())?;
+
+    // The comparison chart: each metric against the first numeric parameter,
+    // one line per combination of the other parameters.
+    let numeric = |i: usize| {
+        sweep.points.iter().all(|(p, _)| {
+            p.params[i].1.as_float().is_some() || p.params[i].1.as_integer().is_some()
+        })
+    };
+    let x_param = (0..sweep.paths.len()).find(|&i| numeric(i));
+    let x_of = |point: usize| -> f64 {
+        match x_param {
+            Some(i) => {
+                let v = &sweep.points[point].0.params[i].1;
+                v.as_float()
+                    .or_else(|| v.as_integer().map(|n| n as f64))
+                    .unwrap_or(0.0)
+            }
+            None => point as f64,
+        }
+    };
+    let group_of = |point: usize| -> String {
+        let others: Vec<String> = sweep.points[point]
+            .0
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != x_param)
+            .map(|(_, (k, v))| format!("{k}={}", value_text(v)))
+            .collect();
+        if others.is_empty() {
+            sweep.name.clone()
+        } else {
+            others.join(", ")
+        }
+    };
+    let mut groups: Vec<String> = Vec::new();
+    for point in 0..sweep.points.len() {
+        let g = group_of(point);
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let panel = |metric: &str, label: &str| -> Option<plot::Panel> {
+        let m = metric_names.iter().position(|n| n == metric)?;
+        let series = groups
+            .iter()
+            .map(|g| {
+                let members: Vec<usize> = (0..sweep.points.len())
+                    .filter(|&p| &group_of(p) == g)
+                    .collect();
+                plot::Series {
+                    name: g.clone(),
+                    points: members.iter().map(|&p| (x_of(p), stats[p][m].0)).collect(),
+                    error_bars: members
+                        .iter()
+                        .map(|&p| {
+                            (
+                                x_of(p),
+                                stats[p][m].0 - stats[p][m].1,
+                                stats[p][m].0 + stats[p][m].1,
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Some(plot::Panel {
+            y_label: label.to_string(),
+            series,
+            log_y: false,
+            reference: None,
+        })
+    };
+    let panels: Vec<plot::Panel> = [
+        panel("latency_ms.p99", "p99 latency (ms)"),
+        panel("latency_ms.p999", "p99.9 latency (ms)"),
+        panel("db_queries_per_s_peak", "peak DB queries per second"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let x_label = match x_param {
+        Some(i) => sweep.paths[i].clone(),
+        None => "point (see aggregate.csv)".to_string(),
+    };
+    let chart = dir.join(COMPARISON_CHART);
+    plot::sweep_chart(
+        &chart,
+        format!(
+            "{}: sweep, mean and 95% CI over {} replicates",
+            sweep.name, sweep.replicates
+        ),
+        x_label,
+        panels,
+    )?;
+    written.push(chart);
+    Ok(written)
+}

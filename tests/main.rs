@@ -7,6 +7,7 @@
 //! - `determinism`: same seed, same bytes; different seed, different results.
 //! - `bad_input`: every class of bad input exits 2 with a message naming the key.
 //! - `cli`: the binary end to end on bundled scenarios, checking SPEC §3 outputs.
+//! - `sweeps`: grids on rayon, identical for any --jobs; bad grids.
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 
@@ -18,3 +19,4 @@ mod determinism;
 mod invariants;
 mod memory;
 mod strategies;
+mod sweeps;

@@ -43,6 +43,8 @@ pub struct Series {
     pub name: String,
     /// Points (x, y); x in the figure's time unit.
     pub points: Vec<(f64, f64)>,
+    /// Error bars (x, low, high), drawn as vertical lines.
+    pub error_bars: Vec<(f64, f64, f64)>,
 }
 
 /// One plot area: series against the shared time axis.
@@ -67,8 +69,8 @@ pub struct Figure {
     pub warmup: f64,
     /// End of the time axis, in `time_unit`s.
     pub end: f64,
-    /// The time axis unit: "s", "min" or "h".
-    pub time_unit: &'static str,
+    /// The x axis label, with its unit.
+    pub x_label: String,
     /// Faults from the scenario's timeline: (start, end, name) in `time_unit`s.
     pub faults: Vec<(f64, f64, &'static str)>,
 }
@@ -172,7 +174,7 @@ where
         .axis_desc_style((FONT, 17))
         .light_line_style(RGBColor(240, 240, 240));
     if show_x_label {
-        mesh.x_desc(format!("simulated time ({})", figure.time_unit));
+        mesh.x_desc(figure.x_label.as_str());
     }
     mesh.draw()?;
 
@@ -227,6 +229,20 @@ where
             ))?
             .label(series.name.as_str())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3)));
+        if !series.error_bars.is_empty() {
+            chart.draw_series(
+                series
+                    .points
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, color.filled())),
+            )?;
+        }
+        chart.draw_series(
+            series
+                .error_bars
+                .iter()
+                .map(|&(x, lo, hi)| PathElement::new([(x, lo), (x, hi)], color.stroke_width(2))),
+        )?;
     }
     if let Some((value, label)) = &panel.reference {
         let end = figure.end;
@@ -271,6 +287,7 @@ pub fn run_charts(
             .iter()
             .filter_map(|r| value(r).map(|v| (mid(r.t_s), v)))
             .collect(),
+        error_bars: Vec::new(),
     };
     let every = format_interval(interval_s);
     let name = &scenario.name;
@@ -279,7 +296,7 @@ pub fn run_charts(
         panels,
         warmup: scenario.warmup.as_secs_f64() / seconds_per_unit,
         end: end_s / seconds_per_unit,
-        time_unit,
+        x_label: format!("simulated time ({time_unit})"),
         faults: scenario
             .faults
             .iter()
@@ -387,6 +404,7 @@ pub fn run_charts(
                         .filter(|r| r.class == c.name)
                         .filter_map(|r| value(r).map(|v| (mid(r.t_s), v)))
                         .collect(),
+                    error_bars: Vec::new(),
                 })
                 .collect()
         };
@@ -418,6 +436,26 @@ pub fn run_charts(
         written.push(path);
     }
     Ok(written)
+}
+
+/// Draws the comparison chart of a sweep: p99 latency and peak DB load against
+/// `x_label`, one line per group, with 95% confidence intervals.
+pub fn sweep_chart(path: &Path, title: String, x_label: String, panels: Vec<Panel>) -> Result<()> {
+    let end = panels
+        .iter()
+        .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0)))
+        .fold(0.0, f64::max);
+    draw(
+        path,
+        &Figure {
+            title,
+            panels,
+            warmup: 0.0,
+            end: if end > 0.0 { end * 1.05 } else { 1.0 },
+            x_label,
+            faults: Vec::new(),
+        },
+    )
 }
 
 /// The time axis unit for a run of `end_s` seconds: seconds up to 20 minutes,

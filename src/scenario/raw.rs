@@ -41,6 +41,27 @@ pub struct RawScenario {
     /// Faults on a timeline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<RawEvent>,
+    /// A parameter grid for `stampede sweep` (ignored by `stampede run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: the variants `stampede sweep` runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// Runs per point, each with its own seed.
+    #[serde(default = "default_replicates")]
+    pub replicates: u32,
+    /// Independent seeds per point instead of common random numbers.
+    #[serde(default)]
+    pub independent: bool,
+    /// Dotted paths to lists of values: every combination is a point.
+    #[serde(default)]
+    pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
+    /// Dotted paths to equally long lists that move together (zipped), crossed with the grid.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub paired: std::collections::BTreeMap<String, Vec<toml::Value>>,
 }
 
 /// `[clients]`: who sends requests, how often, for which keys.
@@ -316,6 +337,9 @@ pub struct RawEvent {
     pub factor: Option<f64>,
 }
 
+fn default_replicates() -> u32 {
+    1
+}
 fn default_warmup() -> String {
     "0s".into()
 }

@@ -1,0 +1,290 @@
+//! Parameter sweeps: every point of a `[sweep]` grid × replicates, in parallel.
+//!
+//! A point is a set of `--set`-style overrides, validated like the file
+//! before anything runs. Results are collected in grid order whatever the
+//! thread count, and seeds come from indices, never from threads, so
+//! `--jobs 1` and `--jobs 8` write the same bytes. By default replicate r of
+//! every point uses seed `seed + r` (common random numbers: all points see the
+//! same arrivals and keys); `independent = true` gives each point its own.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::metrics::RunSummary;
+use crate::scenario::{self, RawScenario, Scenario};
+
+/// One point of the grid: its overrides, in column order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// (dotted path, value) pairs.
+    pub params: Vec<(String, toml::Value)>,
+}
+
+/// The expanded sweep of a scenario file.
+#[derive(Debug)]
+pub struct Sweep {
+    /// The scenario name.
+    pub name: String,
+    /// Base seed of the scenario.
+    pub seed: u64,
+    /// Runs per point.
+    pub replicates: u32,
+    /// Independent seeds per point (else common random numbers).
+    pub independent: bool,
+    /// Swept parameter paths, in column order.
+    pub paths: Vec<String>,
+    /// The points, each validated into a scenario.
+    pub points: Vec<(Point, Scenario)>,
+}
+
+/// One run of a sweep: its point, replicate, seed and summary.
+#[derive(Clone, Debug)]
+pub struct SweepRun {
+    /// Index of the point.
+    pub point: usize,
+    /// Replicate number, from 0.
+    pub replicate: u32,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// What it measured.
+    pub summary: RunSummary,
+}
+
+/// Reads `path`, applies `sets`, and expands its `[sweep]` into validated points.
+pub fn load(path: &Path, sets: &[String]) -> Result<Sweep> {
+    let (base, raw) = scenario::load(path, sets)?;
+    expand(path, &raw, base.seed, sets)
+}
+
+fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<Sweep> {
+    let file = path.display();
+    let sweep = raw.sweep.as_ref().ok_or_else(|| {
+        Error::BadInput(format!(
+            "{file}: no [sweep] table; add one, e.g. [sweep.grid] \"strategy.kind\" = [\"none\", \"lock\"]"
+        ))
+    })?;
+    if sweep.replicates == 0 || sweep.replicates > 1000 {
+        return Err(Error::BadInput(format!(
+            "{file}: `sweep.replicates` is {}; it must be between 1 and 1000",
+            sweep.replicates
+        )));
+    }
+    if sweep.grid.is_empty() && sweep.paired.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{file}: `sweep.grid` is empty; give at least one dotted path with a list of values"
+        )));
+    }
+    for (key, values) in sweep.grid.iter().chain(&sweep.paired) {
+        if values.is_empty() {
+            return Err(Error::BadInput(format!(
+                "{file}: `sweep` list for \"{key}\" is empty; give at least one value"
+            )));
+        }
+        if key.starts_with("sweep") {
+            return Err(Error::BadInput(format!(
+                "{file}: a sweep cannot vary `{key}`"
+            )));
+        }
+    }
+    let paired_len = sweep.paired.values().map(Vec::len).max().unwrap_or(0);
+    if let Some((key, values)) = sweep.paired.iter().find(|(_, v)| v.len() != paired_len) {
+        return Err(Error::BadInput(format!(
+            "{file}: `sweep.paired` lists move together and must have the same length; \"{key}\" has {} values, another has {paired_len}",
+            values.len()
+        )));
+    }
+    // Dimensions: each grid path, then the paired lists as one dimension.
+    let mut dims: Vec<Vec<Vec<(String, toml::Value)>>> = sweep
+        .grid
+        .iter()
+        .map(|(k, vs)| vs.iter().map(|v| vec![(k.clone(), v.clone())]).collect())
+        .collect();
+    if paired_len > 0 {
+        dims.push(
+            (0..paired_len)
+                .map(|i| {
+                    sweep
+                        .paired
+                        .iter()
+                        .map(|(k, vs)| (k.clone(), vs[i].clone()))
+                        .collect()
+                })
+                .collect(),
+        );
+    }
+    let mut combos: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
+    for dim in &dims {
+        combos = combos
+            .iter()
+            .flat_map(|prefix| {
+                dim.iter().map(move |choice| {
+                    let mut c = prefix.clone();
+                    c.extend(choice.iter().cloned());
+                    c
+                })
+            })
+            .collect();
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::BadInput(format!("cannot read {file}: {e}")))?;
+    let mut points = Vec::with_capacity(combos.len());
+    for (i, params) in combos.into_iter().enumerate() {
+        let mut point_sets = sets.to_vec();
+        point_sets.extend(params.iter().map(|(k, v)| format!("{k}={}", value_text(v))));
+        let (scenario, _) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
+            Error::BadInput(format!("sweep point {i} ({}): {e}", describe(&params)))
+        })?;
+        points.push((Point { params }, scenario));
+    }
+    let paths = points
+        .first()
+        .map(|(p, _)| p.params.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    Ok(Sweep {
+        name: raw.name.clone(),
+        seed,
+        replicates: sweep.replicates,
+        independent: sweep.independent,
+        paths,
+        points,
+    })
+}
+
+/// A value as `--set` and CSV cells write it: strings bare, everything else as TOML.
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn describe(params: &[(String, toml::Value)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Sweep {
+    /// The seed of replicate `replicate` of point `point`.
+    pub fn seed_of(&self, point: usize, replicate: u32) -> u64 {
+        if self.independent {
+            splitmix(self.seed ^ splitmix(point as u64 + 1) ^ (replicate as u64))
+        } else {
+            self.seed.wrapping_add(replicate as u64)
+        }
+    }
+
+    /// Runs every point × replicate on a pool of `jobs` threads; results in grid order.
+    ///
+    /// `done` is called after each run (from worker threads) with the number finished.
+    pub fn run(&self, jobs: usize, done: &(dyn Fn(usize) + Sync)) -> Result<Vec<SweepRun>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build()
+            .map_err(|e| Error::BadInput(format!("--jobs {jobs}: cannot start threads: {e}")))?;
+        let tasks: Vec<(usize, u32)> = (0..self.points.len())
+            .flat_map(|p| (0..self.replicates).map(move |r| (p, r)))
+            .collect();
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        Ok(pool.install(|| {
+            tasks
+                .par_iter()
+                .map(|&(point, replicate)| {
+                    let seed = self.seed_of(point, replicate);
+                    let summary = engine::run(&self.points[point].1, seed).summary;
+                    done(finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                    SweepRun {
+                        point,
+                        replicate,
+                        seed,
+                        summary,
+                    }
+                })
+                .collect()
+        }))
+    }
+}
+
+/// SplitMix64: a seed mixer, so neighbouring indices give unrelated seeds.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The numeric metrics of a summary, flattened to dotted names (`latency_ms.p99`), in field order.
+pub fn flatten(summary: &RunSummary) -> Vec<(String, f64)> {
+    let value = serde_json::to_value(summary).expect("a summary always serialises");
+    let mut out = Vec::new();
+    if let serde_json::Value::Object(map) = value {
+        for (key, v) in map {
+            match v {
+                serde_json::Value::Number(n) if key != "seed" => {
+                    out.push((key, n.as_f64().unwrap_or(f64::NAN)))
+                }
+                serde_json::Value::Object(inner) => {
+                    for (k, v) in inner {
+                        if let Some(x) = v.as_f64() {
+                            out.push((format!("{key}.{k}"), x));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Mean and 95% confidence half-width of `xs` (Student's t with n − 1 degrees of freedom).
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, t975(n - 1) * (var / n as f64).sqrt())
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom.
+fn t975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    if df == 0 {
+        return f64::NAN;
+    }
+    if df <= 30 {
+        return TABLE[df - 1];
+    }
+    // Cornish–Fisher expansion around the normal quantile.
+    let z: f64 = 1.959_964;
+    let d = df as f64;
+    z + (z.powi(3) + z) / (4.0 * d)
+        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_interval_of_a_known_sample() {
+        // 1..=5: mean 3, sd √2.5, t(4) = 2.776 → half-width 2.776 × √2.5 / √5 = 1.9630.
+        let (mean, half) = mean_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(mean, 3.0);
+        assert!((half - 1.9630).abs() < 1e-3, "{half}");
+        assert_eq!(mean_ci95(&[7.0]), (7.0, 0.0));
+        // The expansion joins the table smoothly past 30 degrees of freedom.
+        assert!((t975(31) - 2.040).abs() < 2e-3 && (t975(120) - 1.980).abs() < 2e-3);
+    }
+}
