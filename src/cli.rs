@@ -48,6 +48,21 @@ pub enum Command {
         /// Override a scenario value for every point, e.g. --set clients.rate=40000.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// Keep the runs already in DIR/runs and run only the missing ones.
+        #[arg(long)]
+        resume: bool,
+        /// Run only shard K of N (e.g. 2/8): a deterministic 1/N of the runs; combine with `stampede merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
+    /// Combine the run directories of sweep shards into one sweep's outputs.
+    Merge {
+        /// Directories written by `stampede sweep --shard K/N`.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory [default: results/<scenario name>-sweep/].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Redraw the charts of a run directory from its CSV files.
     Plot {
@@ -76,7 +91,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
             out,
             jobs,
             sets,
-        } => sweep(&scenario, out, jobs, &sets),
+            resume,
+            shard,
+        } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
+        Command::Merge { dirs, out } => merge(&dirs, out),
         Command::Plot { dir } => plot(&dir),
     }
 }
@@ -113,9 +131,17 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     Ok(0)
 }
 
-fn sweep(path: &Path, out: Option<PathBuf>, jobs: Option<usize>, sets: &[String]) -> Result<i32> {
+fn sweep(
+    path: &Path,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    sets: &[String],
+    resume: bool,
+    shard: Option<&str>,
+) -> Result<i32> {
     let (_, raw) = scenario::load(path, sets)?;
     let sweep = crate::sweep::load(path, sets)?;
+    let shard = shard.map(parse_shard).transpose()?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
@@ -123,31 +149,122 @@ fn sweep(path: &Path, out: Option<PathBuf>, jobs: Option<usize>, sets: &[String]
             "--jobs 0: give at least one worker thread".into(),
         ));
     }
-    let total = sweep.points.len() * sweep.replicates as usize;
+    let mut tasks = match shard {
+        Some((k, n)) => sweep.shard_tasks(k, n),
+        None => sweep.tasks(),
+    };
+    let kept = if resume {
+        report::read_sweep_runs(&dir)?
+    } else {
+        report::clear_sweep_runs(&dir)?;
+        Vec::new()
+    };
+    tasks.retain(|&(p, r)| {
+        !kept
+            .iter()
+            .any(|k| (k.point, k.replicate, k.seed) == (p, r, sweep.seed_of(p, r)))
+    });
+    report::write_atomic_in(
+        &dir,
+        report::SCENARIO_FILE,
+        report::resolved_toml(&raw).as_bytes(),
+    )?;
+    let total = tasks.len();
     say(&format!(
-        "stampede sweep {}: {} points × {} replicates = {total} runs on {jobs} threads",
+        "stampede sweep {}: {} points × {} replicates{}; {total} runs to do on {jobs} threads",
         sweep.name,
         sweep.points.len(),
-        sweep.replicates
+        sweep.replicates,
+        shard.map_or(String::new(), |(k, n)| format!(", shard {k}/{n}"))
     ));
     let started = Instant::now();
-    let progress = |done: usize| {
-        use std::io::Write;
+    let keep = |run: &crate::sweep::SweepRun, done: usize| -> Result<()> {
+        report::write_sweep_run(&dir, run)?;
         let elapsed = started.elapsed().as_secs_f64();
         let eta = elapsed / done as f64 * (total - done) as f64;
+        use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
             "  {done}/{total} runs done, {elapsed:.1} s elapsed, about {eta:.0} s left"
         );
+        Ok(())
     };
-    let runs = sweep.run(jobs, &progress)?;
-    let written = report::write_sweep(&dir, &raw, &sweep, &runs)?;
+    sweep.run(&tasks, jobs, &keep)?;
+    if let Some((k, n)) = shard {
+        say(&format!(
+            "  shard {k}/{n} done in {:.2} s: its runs are in {}/runs; combine all shards with `stampede merge`",
+            started.elapsed().as_secs_f64(),
+            dir.display()
+        ));
+        return Ok(0);
+    }
+    let runs = sweep.complete(report::read_sweep_runs(&dir)?)?;
+    finish_sweep(&dir, &raw, &sweep, &runs, started)
+}
+
+/// Parses `K/N` with 1 <= K <= N.
+fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        Error::BadInput(format!(
+            "--shard {text}: expected K/N with 1 <= K <= N, e.g. --shard 3/8 (K from $JOB_COMPLETION_INDEX + 1 or $SLURM_ARRAY_TASK_ID)"
+        ))
+    };
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {
+    let first = dirs[0].join(report::SCENARIO_FILE);
+    let text = std::fs::read_to_string(&first).map_err(|e| {
+        Error::BadInput(format!(
+            "cannot read {}: {e}; give directories written by `stampede sweep --shard K/N`",
+            first.display()
+        ))
+    })?;
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let other = std::fs::read_to_string(dir.join(report::SCENARIO_FILE)).unwrap_or_default();
+        if other != text {
+            return Err(Error::BadInput(format!(
+                "{} holds a different scenario than {}: shards of one sweep must come from the same file and --set flags",
+                dir.display(),
+                dirs[0].display()
+            )));
+        }
+        runs.extend(report::read_sweep_runs(dir)?);
+    }
+    let (_, raw) = scenario::load(&first, &[])?;
+    let sweep = crate::sweep::load(&first, &[])?;
+    let runs = sweep.complete(runs)?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
+    for run in &runs {
+        report::write_sweep_run(&dir, run)?;
+    }
+    finish_sweep(&dir, &raw, &sweep, &runs, Instant::now())
+}
+
+fn finish_sweep(
+    dir: &Path,
+    raw: &scenario::RawScenario,
+    sweep: &crate::sweep::Sweep,
+    runs: &[crate::sweep::SweepRun],
+    started: Instant,
+) -> Result<i32> {
+    let written = report::write_sweep(dir, raw, sweep, runs)?;
     let names: Vec<String> = written
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     say(&format!(
-        "  {total} runs in {:.2} s wall\n  wrote {}/ ({})",
+        "  {} runs, {:.2} s wall\n  wrote {}/ ({})",
+        runs.len(),
         started.elapsed().as_secs_f64(),
         dir.display(),
         names.join(", ")

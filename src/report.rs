@@ -164,6 +164,56 @@ pub const AGGREGATE_FILE: &str = "aggregate.csv";
 /// Comparison chart file name.
 pub const COMPARISON_CHART: &str = "comparison.png";
 
+/// Folder of a sweep directory holding one JSON file per finished run.
+pub const RUNS_DIR: &str = "runs";
+
+/// Writes `bytes` as `dir/name` atomically, creating `dir`.
+pub fn write_atomic_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+    write_atomic(&dir.join(name), bytes)
+}
+
+/// Keeps one finished sweep run on disk (`runs/p<point>-r<replicate>.json`), atomically.
+pub fn write_sweep_run(dir: &Path, run: &crate::sweep::SweepRun) -> Result<()> {
+    let text = serde_json::to_string(run).expect("a run always serialises");
+    write_atomic_in(
+        &dir.join(RUNS_DIR),
+        &format!("p{:05}-r{:04}.json", run.point, run.replicate),
+        text.as_bytes(),
+    )
+}
+
+/// Reads the runs kept in `dir/runs` (none if the folder does not exist).
+pub fn read_sweep_runs(dir: &Path) -> Result<Vec<crate::sweep::SweepRun>> {
+    let folder = dir.join(RUNS_DIR);
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::output(p, e))?;
+            serde_json::from_str(&text)
+                .map_err(|e| Error::BadInput(format!("{}: not a sweep run: {e}", p.display())))
+        })
+        .collect()
+}
+
+/// Removes the runs of an earlier sweep in `dir` (a fresh sweep starts clean).
+pub fn clear_sweep_runs(dir: &Path) -> Result<()> {
+    let folder = dir.join(RUNS_DIR);
+    match std::fs::remove_dir_all(&folder) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::output(folder, e)),
+    }
+}
+
 /// Writes a sweep directory: `sweep.csv`, `aggregate.csv`, the comparison
 /// chart and the resolved scenario; returns the files written.
 pub fn write_sweep(

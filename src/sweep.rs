@@ -41,7 +41,10 @@ pub struct Sweep {
 }
 
 /// One run of a sweep: its point, replicate, seed and summary.
-#[derive(Clone, Debug)]
+///
+/// Each finished run is also kept on disk (`runs/`), so an interrupted sweep
+/// can resume and shards can be merged.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SweepRun {
     /// Index of the point.
     pub point: usize,
@@ -179,34 +182,87 @@ impl Sweep {
         }
     }
 
-    /// Runs every point × replicate on a pool of `jobs` threads; results in grid order.
+    /// Every (point, replicate) of the sweep, in grid order.
+    pub fn tasks(&self) -> Vec<(usize, u32)> {
+        (0..self.points.len())
+            .flat_map(|p| (0..self.replicates).map(move |r| (p, r)))
+            .collect()
+    }
+
+    /// The tasks of shard `k` of `n` (1-based): every n-th task, a deterministic share.
+    pub fn shard_tasks(&self, k: usize, n: usize) -> Vec<(usize, u32)> {
+        self.tasks()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    /// Runs `tasks` on a pool of `jobs` threads; results in task order.
     ///
-    /// `done` is called after each run (from worker threads) with the number finished.
-    pub fn run(&self, jobs: usize, done: &(dyn Fn(usize) + Sync)) -> Result<Vec<SweepRun>> {
+    /// `done` is called from the worker threads with each finished run (to
+    /// keep it on disk) and the number finished so far.
+    pub fn run(
+        &self,
+        tasks: &[(usize, u32)],
+        jobs: usize,
+        done: &(dyn Fn(&SweepRun, usize) -> Result<()> + Sync),
+    ) -> Result<Vec<SweepRun>> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .build()
             .map_err(|e| Error::BadInput(format!("--jobs {jobs}: cannot start threads: {e}")))?;
-        let tasks: Vec<(usize, u32)> = (0..self.points.len())
-            .flat_map(|p| (0..self.replicates).map(move |r| (p, r)))
-            .collect();
         let finished = std::sync::atomic::AtomicUsize::new(0);
-        Ok(pool.install(|| {
+        pool.install(|| {
             tasks
                 .par_iter()
                 .map(|&(point, replicate)| {
                     let seed = self.seed_of(point, replicate);
-                    let summary = engine::run(&self.points[point].1, seed).summary;
-                    done(finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                    SweepRun {
+                    let run = SweepRun {
                         point,
                         replicate,
                         seed,
-                        summary,
-                    }
+                        summary: engine::run(&self.points[point].1, seed).summary,
+                    };
+                    done(
+                        &run,
+                        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    )?;
+                    Ok(run)
                 })
                 .collect()
-        }))
+        })
+    }
+
+    /// Checks that `runs` are exactly this sweep's tasks with their seeds, and sorts them.
+    pub fn complete(&self, mut runs: Vec<SweepRun>) -> Result<Vec<SweepRun>> {
+        runs.sort_by_key(|r| (r.point, r.replicate));
+        runs.dedup_by_key(|r| (r.point, r.replicate));
+        let expected = self.tasks();
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|t| !runs.iter().any(|r| (r.point, r.replicate) == **t))
+            .map(|(p, r)| format!("point {p} replicate {r}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::BadInput(format!(
+                "the sweep is incomplete: {} of {} runs missing (first: {}); run the missing shards or `stampede sweep --resume`",
+                missing.len(),
+                expected.len(),
+                missing[0]
+            )));
+        }
+        if let Some(r) = runs
+            .iter()
+            .find(|r| r.point >= self.points.len() || r.seed != self.seed_of(r.point, r.replicate))
+        {
+            return Err(Error::BadInput(format!(
+                "run of point {} replicate {} does not belong to this sweep (other grid or seed)",
+                r.point, r.replicate
+            )));
+        }
+        Ok(runs)
     }
 }
 

@@ -137,3 +137,109 @@ fn bad_grids_are_rejected_before_anything_runs() {
         assert!(!tmp.path().join("out-1").exists());
     }
 }
+
+fn outputs(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    ["sweep.csv", "aggregate.csv", "comparison.png"]
+        .iter()
+        .map(|n| fs::read(dir.join(n)).unwrap_or_else(|_| panic!("{n} in {}", dir.display())))
+        .collect()
+}
+
+#[test]
+fn interrupted_then_resumed_and_sharded_then_merged_equal_one_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("sweep.toml");
+    fs::write(&file, SWEEP).unwrap();
+    let f = file.to_str().unwrap();
+    let dir = |name: &str| tmp.path().join(name);
+    let ok = |args: &[&str]| {
+        let out = stampede(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "sweep",
+        f,
+        "--out",
+        dir("whole").to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    let whole = outputs(&dir("whole"));
+
+    // An interruption: half the runs lost, no final files. --resume finishes it.
+    ok(&[
+        "sweep",
+        f,
+        "--out",
+        dir("resumed").to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    for name in ["sweep.csv", "aggregate.csv", "comparison.png"] {
+        fs::remove_file(dir("resumed").join(name)).unwrap();
+    }
+    let runs: Vec<_> = fs::read_dir(dir("resumed").join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for run in runs.iter().step_by(2) {
+        fs::remove_file(run).unwrap();
+    }
+    ok(&[
+        "sweep",
+        f,
+        "--out",
+        dir("resumed").to_str().unwrap(),
+        "--resume",
+        "--jobs",
+        "1",
+    ]);
+    assert!(outputs(&dir("resumed")) == whole, "resumed sweep differs");
+
+    // Three shards on three "machines", then merged.
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = dir(&format!("shard{k}"));
+        ok(&[
+            "sweep",
+            f,
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "--jobs",
+            "1",
+        ]);
+        assert!(
+            !out.join("sweep.csv").exists(),
+            "a shard alone writes no final files"
+        );
+    }
+    let merged = dir("merged");
+    ok(&[
+        "merge",
+        dir("shard1").to_str().unwrap(),
+        dir("shard2").to_str().unwrap(),
+        dir("shard3").to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(
+        outputs(&merged) == whole,
+        "merged shards differ from the whole sweep"
+    );
+
+    // Merging an incomplete set of shards is an error, not a partial result.
+    let out = stampede(&[
+        "merge",
+        dir("shard1").to_str().unwrap(),
+        "--out",
+        dir("partial").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
+}
