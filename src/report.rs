@@ -402,5 +402,108 @@ pub fn write_sweep(
         panels,
     )?;
     written.push(chart);
+    let report = sweep_report(raw, sweep, &metric_names, &stats);
+    let path = dir.join(REPORT_FILE);
+    write_atomic(&path, report.as_bytes())?;
+    written.push(path);
     Ok(written)
+}
+
+/// The self-contained Markdown report of a sweep file name.
+pub const REPORT_FILE: &str = "report.md";
+
+/// Metrics shown in the report's table, with their headings.
+const REPORT_METRICS: [(&str, &str); 7] = [
+    ("hit_ratio", "hit ratio"),
+    ("latency_ms.p99", "p99 (ms)"),
+    ("latency_ms.p999", "p99.9 (ms)"),
+    ("db_queries_per_s_peak", "peak DB q/s"),
+    ("duplicate_queries", "duplicate queries"),
+    ("db_queue_peak", "peak DB queue"),
+    ("errors", "errors"),
+];
+
+/// The Markdown report: scenario, grid, a table of means ± 95% CI, the chart.
+fn sweep_report(
+    raw: &RawScenario,
+    sweep: &crate::sweep::Sweep,
+    metric_names: &[String],
+    stats: &[Vec<(f64, f64)>],
+) -> String {
+    use crate::sweep::value_text;
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let _ = writeln!(md, "# Sweep: {}\n", raw.name);
+    if !raw.description.is_empty() {
+        let _ = writeln!(md, "{}\n", raw.description);
+    }
+    let seeds = if sweep.independent {
+        "independent seeds per point"
+    } else {
+        "common random numbers: replicate r of every point uses seed + r"
+    };
+    let _ = writeln!(
+        md,
+        "{} points × {} replicates, base seed {} ({seeds}). Simulated {} per run, warmup {}. \
+         The resolved scenario is `scenario.toml`; every run is in `sweep.csv`, means and \
+         95% confidence intervals (Student's t) in `aggregate.csv`.\n",
+        sweep.points.len(),
+        sweep.replicates,
+        sweep.seed,
+        raw.duration,
+        raw.warmup
+    );
+    let _ = writeln!(md, "## Grid\n");
+    for (i, path) in sweep.paths.iter().enumerate() {
+        let mut values: Vec<String> = Vec::new();
+        for (point, _) in &sweep.points {
+            let v = value_text(&point.params[i].1);
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+        let _ = writeln!(md, "- `{path}`: {}", values.join(", "));
+    }
+    let _ = writeln!(md, "\n## Results (mean ± 95% CI)\n");
+    let shown: Vec<(usize, &str)> = REPORT_METRICS
+        .iter()
+        .filter_map(|(m, title)| {
+            metric_names
+                .iter()
+                .position(|n| n == m)
+                .map(|i| (i, *title))
+        })
+        .collect();
+    let mut header: Vec<String> = sweep.paths.iter().map(|p| format!("`{p}`")).collect();
+    header.extend(shown.iter().map(|(_, t)| t.to_string()));
+    let _ = writeln!(md, "| {} |", header.join(" | "));
+    let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
+    for (p, (point, _)) in sweep.points.iter().enumerate() {
+        let mut cells: Vec<String> = point.params.iter().map(|(_, v)| value_text(v)).collect();
+        cells.extend(shown.iter().map(|&(m, _)| {
+            let (mean, half) = stats[p][m];
+            if half > 1e-9 * mean.abs().max(1.0) {
+                format!("{} ± {}", significant(mean), significant(half))
+            } else {
+                significant(mean)
+            }
+        }));
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    let _ = writeln!(md, "\n## Chart\n\n![comparison]({COMPARISON_CHART})");
+    md
+}
+
+/// A number with about four significant digits, for tables.
+fn significant(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1000.0 || a == 0.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
 }
