@@ -70,6 +70,16 @@ pub struct StrategyCounters {
     pub coalesced: u64,
 }
 
+/// hits / (hits + misses), 0 when there was no read.
+pub fn hit_ratio(hits: u64, misses: u64) -> f64 {
+    let reads = hits + misses;
+    if reads == 0 {
+        0.0
+    } else {
+        hits as f64 / reads as f64
+    }
+}
+
 /// Selects one counter of [`Counters`] (to bump it in a row and in the summary).
 pub type CounterField = fn(&mut Counters) -> &mut u64;
 
@@ -464,7 +474,6 @@ impl Metrics {
     ) -> (RunSummary, Vec<TimeseriesRow>) {
         let base = self.at_warmup.unwrap_or(snap);
         let t = &self.total;
-        let first_reads = t.hits + t.misses;
         let measured_ns = end.since(self.warmup).0.max(1) as f64;
         let interval_s = self.interval.as_secs_f64();
         let db_queries_per_s_peak = self
@@ -479,11 +488,7 @@ impl Metrics {
             requests: t.requests,
             hits: t.hits,
             misses: t.misses,
-            hit_ratio: if first_reads == 0 {
-                0.0
-            } else {
-                t.hits as f64 / first_reads as f64
-            },
+            hit_ratio: hit_ratio(t.hits, t.misses),
             served: t.served,
             errors: t.errors,
             timeouts: t.timeouts,

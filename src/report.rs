@@ -32,6 +32,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
 }
 
+/// An output directory being written: each file atomically, the names kept.
+struct OutputDir<'a> {
+    dir: &'a Path,
+    written: Vec<PathBuf>,
+}
+
+impl<'a> OutputDir<'a> {
+    fn create(dir: &'a Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+        Ok(OutputDir {
+            dir,
+            written: Vec::new(),
+        })
+    }
+
+    fn put(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(name);
+        write_atomic(&path, bytes)?;
+        self.written.push(path);
+        Ok(())
+    }
+}
+
 /// Writes the whole run directory `dir`; returns the files written.
 pub fn write_run(
     dir: &Path,
@@ -39,18 +62,13 @@ pub fn write_run(
     raw: &RawScenario,
     output: &RunOutput,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-        let path = dir.join(name);
-        write_atomic(&path, &bytes)?;
-        written.push(path);
-        Ok(())
-    };
+    let mut files = OutputDir::create(dir)?;
+    let mut put = |name: &str, bytes: Vec<u8>| files.put(name, &bytes);
     put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
     put(TIMESERIES_FILE, to_csv(&output.timeseries))?;
     put(CLASSES_FILE, to_csv(&output.class_rows))?;
     put(SCENARIO_FILE, resolved_toml(raw).into_bytes())?;
+    let mut written = files.written;
     written.extend(plot::run_charts(
         dir,
         scenario,
@@ -290,13 +308,8 @@ pub fn write_sweep(
         stats.push(point_stats);
     }
 
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: Vec<u8>| -> Result<()> {
-        let path = dir.join(name);
-        write_atomic(&path, &bytes)?;
-        written.push(path);
-        Ok(())
-    };
+    let mut files = OutputDir::create(dir)?;
+    let mut put = |name: &str, bytes: Vec<u8>| files.put(name, &bytes);
     put(
         SWEEP_FILE,
         rows.into_inner().expect("flushing to memory cannot fail"),
@@ -401,12 +414,10 @@ pub fn write_sweep(
         x_label,
         panels,
     )?;
-    written.push(chart);
+    files.written.push(chart);
     let report = sweep_report(raw, sweep, &metric_names, &stats);
-    let path = dir.join(REPORT_FILE);
-    write_atomic(&path, report.as_bytes())?;
-    written.push(path);
-    Ok(written)
+    files.put(REPORT_FILE, report.as_bytes())?;
+    Ok(files.written)
 }
 
 /// The self-contained Markdown report of a sweep file name.

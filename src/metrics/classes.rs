@@ -149,18 +149,13 @@ impl ClassMetrics {
         let summary = (0..self.names.len())
             .map(|c| {
                 let t = self.total[c];
-                let reads = t.hits + t.misses;
                 ClassSummary {
                     name: self.names[c].clone(),
                     keys: self.keys[c],
                     requests: t.requests,
                     hits: t.hits,
                     misses: t.misses,
-                    hit_ratio: if reads == 0 {
-                        0.0
-                    } else {
-                        t.hits as f64 / reads as f64
-                    },
+                    hit_ratio: super::hit_ratio(t.hits, t.misses),
                     used_memory: stats[c].used_memory,
                     used_memory_max: self.memory_max[c].max(stats[c].used_memory),
                     evicted_keys: stats[c].evicted_keys - base[c].evicted_keys,
