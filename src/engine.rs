@@ -32,7 +32,7 @@ use crate::db::{Admission, Database};
 use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
 use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
-use crate::scenario::{Arrival, FaultKind, Prewarm, Scenario};
+use crate::scenario::{Arrival, Compression, FaultKind, Prewarm, Scenario};
 use crate::strategy::{Found, OnHit, OnTimeout, Strategy, on_hit};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{
@@ -116,8 +116,18 @@ enum Source {
     Sleep,
     Renew,
     ThinkDone,
+    Cpu,
     Cron,
     Fault,
+}
+
+/// App CPU work that delays a request (value compression).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CpuStep {
+    /// Decompressing a hit's value, then answering.
+    Answer,
+    /// Compressing a computed value, then sending its SET.
+    SendSet,
 }
 
 /// The sentinel key of an empty source.
@@ -230,6 +240,9 @@ struct Engine {
     sleeps: Lane<ReqRef>,
     renewals: Lane<(ReqRef, u32)>,
     thinking: TimerHeap<u32>,
+    /// App CPU work in progress (compression); its duration varies with value size.
+    cpu: TimerHeap<(ReqRef, CpuStep)>,
+    compression: Option<Compression>,
     metrics: Metrics,
     class_metrics: ClassMetrics,
 }
@@ -316,6 +329,8 @@ impl Engine {
             sleeps: Lane::default(),
             renewals: Lane::default(),
             thinking: TimerHeap::default(),
+            cpu: TimerHeap::default(),
+            compression: sc.cache.compression,
             metrics: Metrics::new(sc.warmup, sc.interval, sc.database.connections),
             class_metrics,
         };
@@ -431,6 +446,13 @@ impl Engine {
                     let (_, (r, token)) = self.renewals.pop().expect("peeked");
                     self.on_renew(r, token);
                 }
+                Source::Cpu => {
+                    let (_, (r, step)) = self.cpu.pop().expect("peeked");
+                    match step {
+                        CpuStep::Answer => self.answer_and_release(r),
+                        CpuStep::SendSet => self.send_set(r),
+                    }
+                }
                 Source::Cron => self.on_cron(),
                 Source::Fault => self.on_fault(),
             }
@@ -456,6 +478,7 @@ impl Engine {
         consider(self.sleeps.peek_key(), Source::Sleep);
         consider(self.renewals.peek_key(), Source::Renew);
         consider(self.thinking.peek_key(), Source::ThinkDone);
+        consider(self.cpu.peek_key(), Source::Cpu);
         consider(Some(self.next_cron), Source::Cron);
         // Fault edges are ordered by time, then before anything scheduled at that instant.
         let fault = self.faults.get(self.next_fault).map(|&(t, _)| (t, 0));
@@ -675,6 +698,23 @@ impl Engine {
         self.send_to_cache(r);
     }
 
+    /// Answers a hit: at once, or after decompressing its value.
+    fn serve_hit(&mut self, r: ReqRef) {
+        match self.compression {
+            Some(z) => self.after_cpu(r, z, CpuStep::Answer),
+            None => self.answer_and_release(r),
+        }
+    }
+
+    /// Schedules `step` for `r` after the app's CPU time for its (de)compression.
+    fn after_cpu(&mut self, r: ReqRef, z: Compression, step: CpuStep) {
+        let key = self.requests.get(r).key;
+        let busy = z.cpu_time(self.value_bytes[key as usize] as u64);
+        self.requests.get_mut(r).phase = Phase::Cpu;
+        let seq = self.next_seq();
+        self.cpu.push((self.now + busy, seq), (r, step));
+    }
+
     /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
     fn grant_lease(&mut self, key: u32, at_server: SimTime) -> bool {
         let Strategy::MemcacheLease { lease_interval, .. } = self.strategy else {
@@ -705,6 +745,7 @@ impl Engine {
             Phase::LockTry => self.on_lock_reply(r, req),
             Phase::Set => self.on_set_reply(r, req),
             Phase::Sleep
+            | Phase::Cpu
             | Phase::DbQueued
             | Phase::DbRunning
             | Phase::Follow
@@ -728,15 +769,15 @@ impl Engine {
             self.class_metrics.bump(class, req.counted, class_field);
         }
         match req.reply {
-            Reply::Hit(OnHit::Serve) => self.answer_and_release(r),
+            Reply::Hit(OnHit::Serve) => self.serve_hit(r),
             Reply::Hit(OnHit::ServeAndRefresh) => {
-                self.answer_and_release(r);
+                self.serve_hit(r);
                 self.start_refresh(req);
             }
             Reply::Hit(OnHit::ServeStaleAndRefresh) => {
                 self.metrics
                     .bump(req.counted, |c| &mut c.strategy.stale_served);
-                self.answer_and_release(r);
+                self.serve_hit(r);
                 self.start_refresh(req);
             }
             Reply::Hit(OnHit::Recompute) => {
@@ -917,7 +958,9 @@ impl Engine {
             return;
         }
         let req = *self.requests.get(r);
-        if req.lock_token != token || !matches!(req.phase, Phase::DbQueued | Phase::DbRunning) {
+        if req.lock_token != token
+            || !matches!(req.phase, Phase::DbQueued | Phase::DbRunning | Phase::Cpu)
+        {
             return;
         }
         if !self.cache_down && self.lock_owner[req.key as usize] == token {
@@ -1000,7 +1043,10 @@ impl Engine {
         self.queries_in_flight[key as usize] -= 1;
         self.admit_waiter();
         self.observe_db();
-        self.send_set(r);
+        match self.compression {
+            Some(z) => self.after_cpu(r, z, CpuStep::SendSet),
+            None => self.send_set(r),
+        }
     }
 
     /// Hands a freed connection to the oldest live waiter.
@@ -1058,7 +1104,10 @@ impl Engine {
         delta: SimDuration,
         writer_now_ns: u64,
     ) {
-        let bytes = self.value_bytes[key as usize] as u64;
+        let raw_bytes = self.value_bytes[key as usize] as u64;
+        let bytes = self
+            .compression
+            .map_or(raw_bytes, |z| z.stored_bytes(raw_bytes));
         let storage = ttl.map(|t| self.strategy.storage_ttl(t));
         if self.cache.set(key, at, bytes, storage) == Write::Stored {
             self.payload[key as usize] = Payload {

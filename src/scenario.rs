@@ -153,6 +153,30 @@ pub struct Cache {
     pub hz: u32,
     /// Share of cached reads whose payload fails to deserialize.
     pub corrupt_rate: f64,
+    /// Value compression, if any.
+    pub compression: Option<Compression>,
+}
+
+/// Value compression: stored values shrink by `ratio`; the app spends
+/// `cpu_per_kb` per KB of value compressing before a SET and decompressing after a hit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Compression {
+    /// Uncompressed / stored size, >= 1.
+    pub ratio: f64,
+    /// CPU time per KB (1024 bytes) of uncompressed value.
+    pub cpu_per_kb: SimDuration,
+}
+
+impl Compression {
+    /// Bytes stored for a value of `bytes`.
+    pub fn stored_bytes(&self, bytes: u64) -> u64 {
+        ((bytes as f64 / self.ratio).ceil() as u64).max(1)
+    }
+
+    /// CPU time to compress or decompress a value of `bytes`.
+    pub fn cpu_time(&self, bytes: u64) -> SimDuration {
+        SimDuration((self.cpu_per_kb.0 as f64 * bytes as f64 / 1024.0).round() as u64)
+    }
 }
 
 /// The cache's contents at time 0.

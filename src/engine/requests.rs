@@ -30,6 +30,8 @@ pub enum Phase {
     DbRunning,
     /// The SET of the computed value is on its way.
     Set,
+    /// The app is compressing or decompressing the value.
+    Cpu,
     /// Waiting for another request of its app instance to load the key (coalesce).
     Follow,
     /// Waiting out the client's retry backoff.

@@ -175,6 +175,20 @@ pub struct RawCache {
     /// Share of cached reads whose payload fails to deserialize (treated as a miss).
     #[serde(default)]
     pub corrupt_rate: f64,
+    /// Value compression (absent: values are stored as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<RawCompression>,
+}
+
+/// `cache.compression`: smaller values for CPU time in the app.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompression {
+    /// Uncompressed size / stored size (e.g. 3.0 for zlib on JSON).
+    pub ratio: f64,
+    /// App CPU time per KB of uncompressed value, to compress before a SET
+    /// and to decompress after a GET hit.
+    pub cpu_per_kb: String,
 }
 
 impl Default for RawCache {
@@ -194,6 +208,7 @@ impl Default for RawCache {
             lfu_decay_time: default_lfu_decay_time(),
             hz: default_hz(),
             corrupt_rate: 0.0,
+            compression: None,
         }
     }
 }

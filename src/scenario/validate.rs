@@ -7,8 +7,8 @@ use toml::de::DeTable;
 
 use super::raw::{RawDistribution, RawScenario};
 use super::{
-    Arrival, Cache, Clients, Database, Distribution, EvictionPolicy, Fault, FaultKind, KeyClass,
-    Prewarm, Scenario, SizeDistribution, Strategy,
+    Arrival, Cache, Clients, Compression, Database, Distribution, EvictionPolicy, Fault, FaultKind,
+    KeyClass, Prewarm, Scenario, SizeDistribution, Strategy,
 };
 use crate::error::{Error, Result};
 use crate::strategy::OnTimeout;
@@ -323,6 +323,24 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         lfu_log_factor: c.lfu_log_factor,
         lfu_decay_minutes: (decay.0 / SimDuration::from_secs(60).0) as u32,
         hz: c.hz,
+        compression: match &c.compression {
+            None => None,
+            Some(z) => {
+                if !(z.ratio.is_finite() && z.ratio >= 1.0) {
+                    return Err(s.error(
+                        "cache.compression.ratio",
+                        format!(
+                            "is {}; it must be >= 1 (uncompressed size / stored size)",
+                            z.ratio
+                        ),
+                    ));
+                }
+                Some(Compression {
+                    ratio: z.ratio,
+                    cpu_per_kb: s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?,
+                })
+            }
+        },
         corrupt_rate: if (0.0..1.0).contains(&c.corrupt_rate) {
             c.corrupt_rate
         } else {
