@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
 use crate::report;
+use crate::report::plot::Format;
+use crate::report::sweep::{ChartOptions, SweepTable};
 use crate::scenario;
 
 /// Discrete-event cache stampede simulator.
@@ -64,10 +66,26 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Redraw the charts of a run directory from its CSV files.
+    /// Redraw the charts of a run or sweep directory from its CSV files.
     Plot {
-        /// A directory written by `stampede run`.
+        /// A directory written by `stampede run` or `stampede sweep`.
         dir: PathBuf,
+        /// Image format of the charts.
+        #[arg(long, value_enum, default_value_t = Format::Png)]
+        format: Format,
+        /// Sweeps: a metric to chart, e.g. hit_ratio or latency_ms.p50 (repeat for several)
+        /// [default: latency_ms.p99, latency_ms.p999, db_queries_per_s_peak].
+        #[arg(long = "metric", value_name = "METRIC")]
+        metrics: Vec<String>,
+        /// Sweeps: the swept parameter on the x axis [default: the first numeric one].
+        #[arg(long, value_name = "PATH")]
+        x: Option<String>,
+        /// Sweeps: the parameter on the heatmap's y axis [default: the second numeric one].
+        #[arg(long, value_name = "PATH")]
+        y: Option<String>,
+        /// Sweeps: one line per value of this parameter [default: strategy.kind if swept].
+        #[arg(long, value_name = "PATH")]
+        by: Option<String>,
     },
 }
 
@@ -95,7 +113,23 @@ pub fn execute(cli: Cli) -> Result<i32> {
             shard,
         } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
         Command::Merge { dirs, out } => merge(&dirs, out),
-        Command::Plot { dir } => plot(&dir),
+        Command::Plot {
+            dir,
+            format,
+            metrics,
+            x,
+            y,
+            by,
+        } => plot(
+            &dir,
+            ChartOptions {
+                metrics,
+                x,
+                y,
+                by,
+                format,
+            },
+        ),
     }
 }
 
@@ -178,18 +212,14 @@ fn sweep(
         shard.map_or(String::new(), |(k, n)| format!(", shard {k}/{n}"))
     ));
     let started = Instant::now();
+    let progress = Progress::new(total);
     let keep = |run: &crate::sweep::SweepRun, done: usize| -> Result<()> {
         report::write_sweep_run(&dir, run)?;
-        let elapsed = started.elapsed().as_secs_f64();
-        let eta = elapsed / done as f64 * (total - done) as f64;
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "  {done}/{total} runs done, {elapsed:.1} s elapsed, about {eta:.0} s left"
-        );
+        progress.update(done);
         Ok(())
     };
     sweep.run(&tasks, jobs, &keep)?;
+    progress.finish();
     if let Some((k, n)) = shard {
         say(&format!(
             "  shard {k}/{n} done in {:.2} s: its runs are in {}/runs; combine all shards with `stampede merge`",
@@ -200,6 +230,61 @@ fn sweep(
     }
     let runs = sweep.complete(report::read_sweep_runs(&dir)?)?;
     finish_sweep(&dir, &raw, &sweep, &runs, started)
+}
+
+/// Sweep progress on stderr: a bar with ETA on a terminal, else about
+/// twenty plain lines (for CI logs and batch jobs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "  [{elapsed_precise}] {wide_bar} {pos}/{len} runs, ETA {eta}",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            started: Instant::now(),
+        }
+    }
+
+    /// `done` runs have finished (called from worker threads).
+    fn update(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            return;
+        }
+        // A line each time another 5% is done, and at the end.
+        let step = self.total.div_ceil(20).max(1);
+        if done.is_multiple_of(step) || done == self.total {
+            let elapsed = self.started.elapsed().as_secs_f64();
+            let eta = elapsed / done as f64 * (self.total - done) as f64;
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "  {done}/{} runs done, {elapsed:.1} s elapsed, about {eta:.0} s left",
+                self.total
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Parses `K/N` with 1 <= K <= N.
@@ -272,19 +357,34 @@ fn finish_sweep(
     Ok(0)
 }
 
-fn plot(dir: &Path) -> Result<i32> {
+fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
     let scenario_path = dir.join(report::SCENARIO_FILE);
     if !scenario_path.is_file() {
         return Err(Error::BadInput(format!(
-            "{} is not a run directory: it has no {}; give a directory written by `stampede run`",
+            "{} is not a run or sweep directory: it has no {}; give a directory written by `stampede run` or `stampede sweep`",
             dir.display(),
             report::SCENARIO_FILE
         )));
     }
     let (scenario, _) = scenario::load(&scenario_path, &[])?;
-    let rows = report::read_csv(dir, report::TIMESERIES_FILE)?;
-    let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
-    let written = report::plot::run_charts(dir, &scenario, &rows, &class_rows)?;
+    let written = if dir.join(report::sweep::AGGREGATE_FILE).is_file() {
+        let table = SweepTable::read(dir)?;
+        report::sweep::sweep_charts(dir, &scenario.name, &table, &options)?
+    } else {
+        if !options.metrics.is_empty()
+            || options.x.is_some()
+            || options.y.is_some()
+            || options.by.is_some()
+        {
+            return Err(Error::BadInput(format!(
+                "{} is a run directory: --metric, --x, --y and --by apply to sweep directories; a run takes only --format",
+                dir.display()
+            )));
+        }
+        let rows = report::read_csv(dir, report::TIMESERIES_FILE)?;
+        let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
+        report::plot::run_charts(dir, &scenario, &rows, &class_rows, options.format)?
+    };
     for path in written {
         say(&format!("wrote {}", path.display()));
     }

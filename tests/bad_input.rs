@@ -224,5 +224,5 @@ fn missing_files_and_directories_are_bad_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.toml"));
     let out = stampede(&["plot", "/nonexistent/run"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a run directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a run or sweep directory"));
 }

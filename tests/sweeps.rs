@@ -243,3 +243,134 @@ fn interrupted_then_resumed_and_sharded_then_merged_equal_one_sweep() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
 }
+
+/// Two numeric parameters and a strategy: comparison chart and heatmaps.
+const SWEEP_2D: &str = r#"name = "grid2d"
+duration = "6s"
+warmup = "1s"
+[clients]
+keys = 300
+rate = 2000
+[cache]
+ttl = "2s"
+prewarm = "fresh"
+[database]
+connections = 8
+query_time = { dist = "constant", value = "10ms" }
+[sweep]
+replicates = 2
+[sweep.grid]
+"strategy.kind" = ["none", "lock"]
+"clients.rate" = [1000, 2000]
+"clients.zipf" = [0.8, 1.2]
+"#;
+
+fn charts_in(dir: &std::path::Path, ext: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn plot_redraws_sweep_charts_from_the_aggregate_with_chosen_metrics_axes_and_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sweep_to(SWEEP_2D, tmp.path(), "2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a terminal: plain progress lines, ending at the total.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("16/16 runs done"), "{progress}");
+    let dir = tmp.path().join("out-2");
+    let pngs = charts_in(&dir, ".png");
+    assert_eq!(
+        pngs,
+        [
+            "comparison.png",
+            "heatmap-db_queries_per_s_peak.png",
+            "heatmap-latency_ms.p99.png",
+            "heatmap-latency_ms.p999.png"
+        ]
+    );
+    let report = fs::read_to_string(dir.join("report.md")).unwrap();
+    for png in &pngs {
+        assert!(
+            report.contains(&format!("]({png})")),
+            "report.md links {png}"
+        );
+    }
+
+    // Redrawn from aggregate.csv alone, the charts are the sweep's, byte for byte.
+    let before: Vec<Vec<u8>> = pngs
+        .iter()
+        .map(|n| fs::read(dir.join(n)).unwrap())
+        .collect();
+    for png in &pngs {
+        fs::remove_file(dir.join(png)).unwrap();
+    }
+    fs::remove_dir_all(dir.join("runs")).unwrap();
+    let d = dir.to_str().unwrap();
+    assert!(stampede(&["plot", d]).status.success());
+    let after: Vec<Vec<u8>> = pngs
+        .iter()
+        .map(|n| fs::read(dir.join(n)).unwrap())
+        .collect();
+    assert!(before == after, "stampede plot must redraw the same charts");
+
+    // SVG, another metric, other axes.
+    let out = stampede(&[
+        "plot",
+        d,
+        "--format",
+        "svg",
+        "--metric",
+        "hit_ratio",
+        "--x",
+        "clients.zipf",
+        "--y",
+        "strategy.kind",
+        "--by",
+        "clients.rate",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        charts_in(&dir, ".svg"),
+        ["comparison.svg", "heatmap-hit_ratio.svg"]
+    );
+    let svg = fs::read_to_string(dir.join("heatmap-hit_ratio.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("clients.zipf") && svg.contains("strategy.kind") && svg.contains("hit ratio")
+    );
+
+    // Bad choices are bad input, naming what is allowed; nothing is drawn.
+    for (args, needle) in [
+        (vec!["--metric", "p99"], "allowed: requests, hits"),
+        (
+            vec!["--x", "clients.keys"],
+            "allowed: clients.rate, clients.zipf, strategy.kind",
+        ),
+        (
+            vec!["--x", "clients.rate", "--y", "clients.rate"],
+            "two different parameters",
+        ),
+        (vec!["--format", "jpeg"], "possible values: png, svg"),
+    ] {
+        let mut full = vec!["plot", d];
+        full.extend(&args);
+        let out = stampede(&full);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -1,16 +1,23 @@
 //! Charts, with all styling in one place.
 //!
-//! A [`Figure`] is a title over stacked [`Panel`]s sharing the time axis; one
-//! drawing routine renders every chart, so every chart has a title, axis
-//! labels with units, a legend and the warmup band. The font is bundled
-//! (DejaVu Sans, see `fonts/LICENSE-DejaVu.txt`): no system font lookup.
+//! A [`Figure`] is a title over a grid of [`Panel`]s sharing an x axis (a
+//! stack for a run's time series, small multiples for a sweep); one drawing
+//! routine renders every line chart, so every chart has a title, axis labels
+//! with units, a legend and, for runs, the warmup band. [`heatmap`] draws the
+//! other kind. Every picture goes through [`draw`], as PNG or SVG by the file's
+//! extension. The font is bundled (DejaVu Sans, see `fonts/LICENSE-DejaVu.txt`):
+//! no system font lookup.
+
+pub mod heatmap;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::error::{Error, Result};
@@ -24,31 +31,57 @@ const FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 /// Pixel size of every chart.
 const SIZE: (u32, u32) = (1200, 760);
 /// Colours of successive series (colour-blind friendly, after Okabe & Ito).
-pub const PALETTE: [RGBColor; 6] = [
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
     RGBColor(204, 121, 167),
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+    RGBColor(150, 150, 60),
 ];
 const WARMUP_FILL: RGBColor = RGBColor(225, 225, 225);
 const REFERENCE_LINE: RGBColor = RGBColor(120, 120, 120);
 const FAULT_FILL: RGBColor = RGBColor(250, 210, 210);
 const FAULT_LINE: RGBColor = RGBColor(200, 40, 40);
 
+/// Image format of the charts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Bitmap, for viewers and Markdown reports.
+    #[default]
+    Png,
+    /// Vector, for documents that scale it.
+    Svg,
+}
+
+impl Format {
+    /// `name` with this format's extension: `latency` → `latency.png`.
+    pub fn file(self, name: &str) -> String {
+        match self {
+            Format::Png => format!("{name}.png"),
+            Format::Svg => format!("{name}.svg"),
+        }
+    }
+}
+
 /// One line of a panel.
 pub struct Series {
     /// Legend label.
     pub name: String,
-    /// Points (x, y); x in the figure's time unit.
+    /// Points (x, y).
     pub points: Vec<(f64, f64)>,
     /// Error bars (x, low, high), drawn as vertical lines.
     pub error_bars: Vec<(f64, f64, f64)>,
 }
 
-/// One plot area: series against the shared time axis.
+/// One plot area: series against the figure's x axis.
 pub struct Panel {
+    /// A caption above the plot area (for small multiples); empty for none.
+    pub caption: String,
+    /// Whether this panel shows the legend (small multiples show it once).
+    pub legend: bool,
     /// Y axis label, with its unit.
     pub y_label: String,
     /// Lines, coloured in [`PALETTE`] order.
@@ -59,21 +92,45 @@ pub struct Panel {
     pub reference: Option<(f64, String)>,
 }
 
-/// A chart: a title over panels that share the time axis.
+impl Panel {
+    /// A panel with a legend and no caption, reference line or log axis.
+    pub fn new(y_label: impl Into<String>, series: Vec<Series>) -> Panel {
+        Panel {
+            caption: String::new(),
+            legend: true,
+            y_label: y_label.into(),
+            series,
+            log_y: false,
+            reference: None,
+        }
+    }
+}
+
+/// A chart: a title over a grid of panels that share the x axis.
 pub struct Figure {
     /// Chart title.
     pub title: String,
-    /// The panels, top to bottom.
+    /// The panels, row by row.
     pub panels: Vec<Panel>,
-    /// Warmup, shaded, in `time_unit`s.
+    /// Panels per row (1: a stack).
+    pub columns: usize,
+    /// Warmup, shaded, in x units (0: none).
     pub warmup: f64,
-    /// End of the time axis, in `time_unit`s.
-    pub end: f64,
+    /// The x axis range.
+    pub x_range: Range<f64>,
     /// The x axis label, with its unit.
     pub x_label: String,
-    /// Faults from the scenario's timeline: (start, end, name) in `time_unit`s.
+    /// Names of categorical x positions 0, 1, 2...; empty for a numeric axis.
+    pub x_names: Vec<String>,
+    /// Faults from the scenario's timeline: (start, end, name) in x units.
     pub faults: Vec<(f64, f64, &'static str)>,
+    /// One legend for all panels, in a row under the title (small multiples);
+    /// panels then keep theirs off.
+    pub shared_legend: Vec<String>,
 }
+
+/// Height of the shared legend row, pixels.
+const LEGEND_ROW: u32 = 34;
 
 fn ensure_font() {
     static REGISTER: Once = Once::new();
@@ -84,47 +141,142 @@ fn ensure_font() {
     });
 }
 
-/// Draws `figure` into the PNG file `path`.
-pub fn draw(path: &Path, figure: &Figure) -> Result<()> {
+/// The result of drawing steps, whatever the backend's error type.
+pub type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Something that paints itself on a drawing area of any backend (PNG or SVG).
+pub trait Paint {
+    /// The picture's size in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Paints on `root`, already filled white.
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Draws `picture` into `path` atomically: SVG if the extension is `svg`, else PNG.
+pub fn draw(path: &Path, picture: &impl Paint) -> Result<()> {
     ensure_font();
+    let svg = path.extension().is_some_and(|e| e == "svg");
     let tmp = path.with_file_name(format!(
-        ".{}.tmp.png",
-        path.file_stem().unwrap_or_default().to_string_lossy()
+        ".{}.tmp.{}",
+        path.file_stem().unwrap_or_default().to_string_lossy(),
+        if svg { "svg" } else { "png" }
     ));
-    let chart_error = |e: &dyn std::fmt::Display| Error::Chart {
+    let drawn = if svg {
+        paint_on(SVGBackend::new(&tmp, picture.size()), picture)
+    } else {
+        paint_on(BitMapBackend::new(&tmp, picture.size()), picture)
+    };
+    drawn.map_err(|e| Error::Chart {
         path: path.to_path_buf(),
         message: e.to_string(),
-    };
-    {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| chart_error(&e))?;
-        let root = root
-            .titled(&figure.title, (FONT, 26))
-            .map_err(|e| chart_error(&e))?;
-        let areas = root.split_evenly((figure.panels.len(), 1));
-        for (i, (panel, area)) in figure.panels.iter().zip(&areas).enumerate() {
-            let last = i + 1 == figure.panels.len();
-            draw_panel(area, panel, figure, last).map_err(|e| chart_error(&e))?;
-        }
-        root.present().map_err(|e| chart_error(&e))?;
-    }
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+fn paint_on<DB: DrawingBackend>(backend: DB, picture: &impl Paint) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE)?;
+    picture.paint(&root)?;
+    root.present()?;
+    Ok(())
+}
 
-fn draw_panel(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+impl Paint for Figure {
+    fn size(&self) -> (u32, u32) {
+        let columns = self.columns.max(1) as u32;
+        let rows = self.panels.len().div_ceil(columns as usize).max(1) as u32;
+        if columns == 1 {
+            SIZE
+        } else {
+            (SIZE.0.max(480 * columns), SIZE.1.max(300 * rows + 60))
+        }
+    }
+
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let columns = self.columns.max(1);
+        let rows = self.panels.len().div_ceil(columns).max(1);
+        let mut root = root.titled(&self.title, (FONT, 26))?;
+        if !self.shared_legend.is_empty() {
+            let (legend, rest) = root.split_vertically(LEGEND_ROW);
+            draw_legend_row(&legend, &self.shared_legend)?;
+            root = rest;
+        }
+        let areas = root.split_evenly((rows, columns));
+        for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
+            let bottom_row = i + columns >= self.panels.len();
+            draw_panel(area, panel, self, bottom_row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Legend entries side by side, centred: a colour swatch then the name.
+fn draw_legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    names: &[String],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let style = TextStyle::from((FONT, 16).into_font());
+    let widths: Vec<i32> = names
+        .iter()
+        .map(|n| {
+            area.estimate_text_size(n, &style)
+                .map(|(w, _)| w as i32 + 50)
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let (width, height) = area.dim_in_pixel();
+    let mut x = (width as i32 - widths.iter().sum::<i32>()).max(0) / 2;
+    let y = height as i32 / 2;
+    for (i, (name, w)) in names.iter().zip(&widths).enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        area.draw(&PathElement::new(
+            [(x, y), (x + 24, y)],
+            color.stroke_width(4),
+        ))?;
+        area.draw(&Text::new(
+            name.as_str(),
+            (x + 30, y),
+            style.pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        x += w;
+    }
+    Ok(())
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     figure: &Figure,
     show_x_label: bool,
-) -> DrawResult {
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let area = if panel.caption.is_empty() {
+        area.clone()
+    } else {
+        area.titled(&panel.caption, (FONT, 18))?
+    };
     let ys = panel
         .series
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.error_bars.iter().map(|e| e.2))
+        })
         .chain(panel.reference.iter().map(|r| r.0));
-    let x_range = 0.0..figure.end.max(1e-9);
     if panel.log_y {
         let positive: Vec<f64> = ys.filter(|y| *y > 0.0).collect();
         let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
@@ -134,30 +286,23 @@ fn draw_panel(
         } else {
             (0.1, 10.0)
         };
-        draw_series(
-            area,
-            panel,
-            figure,
-            show_x_label,
-            x_range,
-            (lo..hi).log_scale(),
-        )
+        draw_series(&area, panel, figure, show_x_label, (lo..hi).log_scale())
     } else {
         let hi = ys.fold(0.0, f64::max);
         let hi = if hi > 0.0 { hi * 1.12 } else { 1.0 };
-        draw_series(area, panel, figure, show_x_label, x_range, 0.0..hi)
+        draw_series(&area, panel, figure, show_x_label, 0.0..hi)
     }
 }
 
-fn draw_series<Y>(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+fn draw_series<DB: DrawingBackend, Y>(
+    area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     figure: &Figure,
     show_x_label: bool,
-    x_range: Range<f64>,
     y_spec: Y,
 ) -> DrawResult
 where
+    DB::ErrorType: 'static,
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
@@ -165,14 +310,31 @@ where
         .margin(12)
         .x_label_area_size(if show_x_label { 48 } else { 30 })
         .y_label_area_size(90)
-        .build_cartesian_2d(x_range, y_spec)?;
+        .build_cartesian_2d(figure.x_range.clone(), y_spec)?;
+    let names = &figure.x_names;
+    let x_tick = |v: &f64| {
+        if names.is_empty() {
+            return tick_label(v);
+        }
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+            names[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
     let mut mesh = chart.configure_mesh();
     mesh.y_desc(panel.y_label.as_str())
-        .x_label_formatter(&tick_label)
+        .x_label_formatter(&x_tick)
         .y_label_formatter(&tick_label)
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
         .light_line_style(RGBColor(240, 240, 240));
+    if !names.is_empty() {
+        mesh.x_labels(names.len() * 2 + 1);
+    } else if figure.columns > 1 {
+        mesh.x_labels(5);
+    }
     if show_x_label {
         mesh.x_desc(figure.x_label.as_str());
     }
@@ -185,7 +347,7 @@ where
     if figure.warmup > 0.0 {
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y_lo), (figure.warmup, y_hi)],
+                [(figure.x_range.start, y_lo), (figure.warmup, y_hi)],
                 WARMUP_FILL.filled(),
             )))?
             .label("warmup (not in summary)")
@@ -199,7 +361,7 @@ where
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let width = (figure.end / 400.0).max(1e-9);
+        let width = ((figure.x_range.end - figure.x_range.start) / 400.0).max(1e-9);
         let bands = figure.faults.iter().map(|&(start, end, _)| {
             Rectangle::new(
                 [(start, y_lo), (end.max(start + width), y_hi)],
@@ -222,9 +384,15 @@ where
     }
     for (i, series) in panel.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        // Categories have no order in between: points only, no joining lines.
+        let joined = if figure.x_names.is_empty() {
+            series.points.as_slice()
+        } else {
+            &[]
+        };
         chart
             .draw_series(LineSeries::new(
-                series.points.iter().copied(),
+                joined.iter().copied(),
                 color.stroke_width(2),
             ))?
             .label(series.name.as_str())
@@ -245,11 +413,11 @@ where
         )?;
     }
     if let Some((value, label)) = &panel.reference {
-        let end = figure.end;
+        let Range { start, end } = figure.x_range;
         let steps = 60;
         let dashes = (0..steps).step_by(2).map(move |k| {
-            let a = end * k as f64 / steps as f64;
-            let b = end * (k + 1) as f64 / steps as f64;
+            let a = start + (end - start) * k as f64 / steps as f64;
+            let b = start + (end - start) * (k + 1) as f64 / steps as f64;
             PathElement::new([(a, *value), (b, *value)], REFERENCE_LINE.stroke_width(2))
         });
         chart
@@ -259,13 +427,15 @@ where
                 PathElement::new([(x, y), (x + 18, y)], REFERENCE_LINE.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT, 15))
-        .draw()?;
+    if panel.legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 15))
+            .draw()?;
+    }
     Ok(())
 }
 
@@ -275,6 +445,7 @@ pub fn run_charts(
     scenario: &Scenario,
     rows: &[TimeseriesRow],
     class_rows: &[ClassRow],
+    format: Format,
 ) -> Result<Vec<PathBuf>> {
     let interval_s = scenario.interval.as_secs_f64();
     let end_s = rows.last().map_or(1.0, |r| r.t_s + interval_s);
@@ -294,9 +465,12 @@ pub fn run_charts(
     let figure = |title: String, panels: Vec<Panel>| Figure {
         title,
         panels,
+        columns: 1,
         warmup: scenario.warmup.as_secs_f64() / seconds_per_unit,
-        end: end_s / seconds_per_unit,
+        x_range: 0.0..end_s / seconds_per_unit,
         x_label: format!("simulated time ({time_unit})"),
+        x_names: Vec::new(),
+        shared_legend: Vec::new(),
         faults: scenario
             .faults
             .iter()
@@ -317,43 +491,43 @@ pub fn run_charts(
     let latency = figure(
         format!("{name}: request latency (per {every})"),
         vec![Panel {
-            y_label: "latency (ms, log scale)".into(),
-            series: vec![
-                line("p50", &|r| r.latency_p50_ms),
-                line("p99", &|r| r.latency_p99_ms),
-                line("max", &|r| r.latency_max_ms),
-            ],
             log_y: true,
-            reference: None,
+            ..Panel::new(
+                "latency (ms, log scale)",
+                vec![
+                    line("p50", &|r| r.latency_p50_ms),
+                    line("p99", &|r| r.latency_p99_ms),
+                    line("max", &|r| r.latency_max_ms),
+                ],
+            )
         }],
     );
     let db_load = figure(
         format!("{name}: database load (per {every})"),
         vec![
-            Panel {
-                y_label: "queries per second".into(),
-                series: vec![
+            Panel::new(
+                "queries per second",
+                vec![
                     line("queries/s", &|r| Some(per_s(r.db_queries))),
                     line("duplicate queries/s (same key already in flight)", &|r| {
                         Some(per_s(r.duplicate_queries))
                     }),
                 ],
-                log_y: false,
-                reference: None,
-            },
+            ),
             Panel {
-                y_label: "queries".into(),
-                series: vec![
-                    line("running (max)", &|r| Some(r.db_inflight_max as f64)),
-                    line("waiting for a connection (max)", &|r| {
-                        Some(r.db_queue_max as f64)
-                    }),
-                ],
-                log_y: false,
                 reference: Some((
                     connections as f64,
                     format!("pool size ({connections} connections)"),
                 )),
+                ..Panel::new(
+                    "queries",
+                    vec![
+                        line("running (max)", &|r| Some(r.db_inflight_max as f64)),
+                        line("waiting for a connection (max)", &|r| {
+                            Some(r.db_queue_max as f64)
+                        }),
+                    ],
+                )
             },
         ],
     );
@@ -362,34 +536,33 @@ pub fn run_charts(
         format!("{name}: cache memory (per {every})"),
         vec![
             Panel {
-                y_label: "used memory (MiB)".into(),
-                series: vec![line("used_memory", &|r| Some(mib(r.used_memory)))],
-                log_y: false,
                 reference: (maxmemory > 0).then(|| {
                     (
                         mib(maxmemory),
                         format!("maxmemory ({:.1} MiB)", mib(maxmemory)),
                     )
                 }),
+                ..Panel::new(
+                    "used memory (MiB)",
+                    vec![line("used_memory", &|r| Some(mib(r.used_memory)))],
+                )
             },
-            Panel {
-                y_label: "keys per second".into(),
-                series: vec![
+            Panel::new(
+                "keys per second",
+                vec![
                     line("evicted keys/s", &|r| Some(per_s(r.evicted_keys))),
                     line("expired keys/s", &|r| Some(per_s(r.expired_keys))),
                     line("SETs rejected with OOM/s", &|r| {
                         Some(per_s(r.oom_rejections))
                     }),
                 ],
-                log_y: false,
-                reference: None,
-            },
+            ),
         ],
     );
     let mut figures = vec![
-        ("latency.png", latency),
-        ("db_load.png", db_load),
-        ("memory.png", memory),
+        ("latency", latency),
+        ("db_load", db_load),
+        ("memory", memory),
     ];
     if scenario.clients.classes.len() > 1 {
         let by_class = |value: &dyn Fn(&ClassRow) -> Option<f64>| -> Vec<Series> {
@@ -409,53 +582,23 @@ pub fn run_charts(
                 .collect()
         };
         figures.push((
-            "classes.png",
+            "classes",
             figure(
                 format!("{name}: per key class (per {every})"),
                 vec![
-                    Panel {
-                        y_label: "hit ratio".into(),
-                        series: by_class(&|r| r.hit_ratio),
-                        log_y: false,
-                        reference: None,
-                    },
-                    Panel {
-                        y_label: "used memory (MiB)".into(),
-                        series: by_class(&|r| Some(mib(r.used_memory))),
-                        log_y: false,
-                        reference: None,
-                    },
+                    Panel::new("hit ratio", by_class(&|r| r.hit_ratio)),
+                    Panel::new("used memory (MiB)", by_class(&|r| Some(mib(r.used_memory)))),
                 ],
             ),
         ));
     }
     let mut written = Vec::new();
     for (file, figure) in &figures {
-        let path = dir.join(file);
+        let path = dir.join(format.file(file));
         draw(&path, figure)?;
         written.push(path);
     }
     Ok(written)
-}
-
-/// Draws the comparison chart of a sweep: p99 latency and peak DB load against
-/// `x_label`, one line per group, with 95% confidence intervals.
-pub fn sweep_chart(path: &Path, title: String, x_label: String, panels: Vec<Panel>) -> Result<()> {
-    let end = panels
-        .iter()
-        .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0)))
-        .fold(0.0, f64::max);
-    draw(
-        path,
-        &Figure {
-            title,
-            panels,
-            warmup: 0.0,
-            end: if end > 0.0 { end * 1.05 } else { 1.0 },
-            x_label,
-            faults: Vec::new(),
-        },
-    )
 }
 
 /// The time axis unit for a run of `end_s` seconds: seconds up to 20 minutes,
