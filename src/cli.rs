@@ -66,6 +66,31 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check scenario outputs: [expect] thresholds and, with --baseline, committed results.
+    Check {
+        /// Scenario files (TOML); each runs its [sweep] points × replicates, or once.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Compare every summary metric with the outputs under DIR
+        /// (DIR/<name>/summary.json, or DIR/<name>-sweep/sweep.csv for a sweep).
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+        /// Relative tolerance: 0.05 for every metric [default 0.05], or METRIC=VALUE for one (repeatable).
+        #[arg(long = "tolerance", value_name = "[METRIC=]VALUE")]
+        tolerances: Vec<String>,
+        /// Write the current outputs as the new baselines under --baseline DIR.
+        #[arg(long)]
+        bless: bool,
+        /// Also write the results as JUnit XML to FILE, for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Worker threads [default: all cores]; results are identical for any value.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Override a scenario value in every file, e.g. --set clients.rate=40000.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
     /// Redraw the charts of a run or sweep directory from its CSV files.
     Plot {
         /// A directory written by `stampede run` or `stampede sweep`.
@@ -113,6 +138,26 @@ pub fn execute(cli: Cli) -> Result<i32> {
             shard,
         } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
         Command::Merge { dirs, out } => merge(&dirs, out),
+        Command::Check {
+            scenarios,
+            baseline,
+            tolerances,
+            bless,
+            junit,
+            jobs,
+            sets,
+        } => {
+            let mut options = crate::check::Options {
+                baseline,
+                tolerance: 0.05,
+                tolerances: Vec::new(),
+                bless,
+                jobs: threads(jobs)?,
+                sets,
+            };
+            options.parse_tolerances(&tolerances)?;
+            check(&scenarios, &options, junit.as_deref())
+        }
         Command::Plot {
             dir,
             format,
@@ -177,12 +222,7 @@ fn sweep(
     let sweep = crate::sweep::load(path, sets)?;
     let shard = shard.map(parse_shard).transpose()?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
-        return Err(Error::BadInput(
-            "--jobs 0: give at least one worker thread".into(),
-        ));
-    }
+    let jobs = threads(jobs)?;
     let mut tasks = match shard {
         Some((k, n)) => sweep.shard_tasks(k, n),
         None => sweep.tasks(),
@@ -285,6 +325,52 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `--jobs`, or every core when not given; zero is bad input.
+fn threads(jobs: Option<usize>) -> Result<usize> {
+    match jobs {
+        Some(0) => Err(Error::BadInput(
+            "--jobs 0: give at least one worker thread".into(),
+        )),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path>) -> Result<i32> {
+    let started = Instant::now();
+    let report = crate::check::check(paths, options)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let width = |f: &dyn Fn(&crate::check::Outcome) -> usize| {
+        report.outcomes.iter().map(f).max().unwrap_or(0)
+    };
+    let (scenario_width, case_width) = (width(&|o| o.scenario.len()), width(&|o| o.case.len()));
+    for o in &report.outcomes {
+        let line = format!(
+            "{} {:<scenario_width$}  {:<case_width$}  {:<14}  {}",
+            if o.passed { "pass" } else { "FAIL" },
+            o.scenario,
+            o.case,
+            o.measured,
+            o.detail.replace('\n', "\n      "),
+        );
+        say(line.trim_end());
+    }
+    for dir in &report.blessed {
+        say(&format!("blessed {}", dir.display()));
+    }
+    let failed = report.outcomes.iter().filter(|o| !o.passed).count();
+    say(&format!(
+        "stampede check: {} of {} passed, {failed} failed, {} scenario files in {seconds:.1} s",
+        report.outcomes.len() - failed,
+        report.outcomes.len(),
+        paths.len()
+    ));
+    if let Some(file) = junit {
+        report::write_atomic(file, crate::check::junit(&report, seconds).as_bytes())?;
+    }
+    Ok(if report.passed() { 0 } else { 1 })
 }
 
 /// Parses `K/N` with 1 <= K <= N.

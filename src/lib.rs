@@ -55,10 +55,12 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod expect;
 pub mod metrics;
 pub mod report;
 pub mod rng;

@@ -104,7 +104,7 @@ pub struct LatencySummary {
 ///
 /// Request counts cover requests that arrived after `warmup`; database and
 /// cache counts cover events after `warmup`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Scenario name.
     pub scenario: String,

@@ -43,6 +43,8 @@ pub struct Scenario {
     pub strategy: Strategy,
     /// Faults on the timeline, in time order.
     pub faults: Vec<Fault>,
+    /// Thresholds `stampede check` and `stampede plan` test the summary against.
+    pub expect: Vec<crate::expect::Expectation>,
 }
 
 /// How requests arrive.

@@ -75,12 +75,15 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
             sweep.replicates
         )));
     }
-    if sweep.grid.is_empty() && sweep.paired.is_empty() {
+    let no_grid = std::collections::BTreeMap::new();
+    let grid = sweep.grid.as_ref().unwrap_or(&no_grid);
+    if sweep.grid.is_some() && grid.is_empty() && sweep.paired.is_empty() {
         return Err(Error::BadInput(format!(
-            "{file}: `sweep.grid` is empty; give at least one dotted path with a list of values"
+            "{file}: `sweep.grid` is empty; give at least one dotted path with a list of values \
+             (or leave [sweep.grid] out to run the file as written `replicates` times)"
         )));
     }
-    for (key, values) in sweep.grid.iter().chain(&sweep.paired) {
+    for (key, values) in grid.iter().chain(&sweep.paired) {
         if values.is_empty() {
             return Err(Error::BadInput(format!(
                 "{file}: `sweep` list for \"{key}\" is empty; give at least one value"
@@ -100,8 +103,7 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
         )));
     }
     // Dimensions: each grid path, then the paired lists as one dimension.
-    let mut dims: Vec<Vec<Vec<(String, toml::Value)>>> = sweep
-        .grid
+    let mut dims: Vec<Vec<Vec<(String, toml::Value)>>> = grid
         .iter()
         .map(|(k, vs)| vs.iter().map(|v| vec![(k.clone(), v.clone())]).collect())
         .collect();
@@ -173,6 +175,18 @@ fn describe(params: &[(String, toml::Value)]) -> String {
 }
 
 impl Sweep {
+    /// A scenario without `[sweep]` as a sweep of one point and one run.
+    pub fn single(scenario: Scenario) -> Sweep {
+        Sweep {
+            name: scenario.name.clone(),
+            seed: scenario.seed,
+            replicates: 1,
+            independent: false,
+            paths: Vec::new(),
+            points: vec![(Point { params: Vec::new() }, scenario)],
+        }
+    }
+
     /// The seed of replicate `replicate` of point `point`.
     pub fn seed_of(&self, point: usize, replicate: u32) -> u64 {
         if self.independent {
@@ -310,23 +324,9 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
 }
 
 /// The 97.5% quantile of Student's t with `df` degrees of freedom.
-fn t975(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    if df == 0 {
-        return f64::NAN;
-    }
-    if df <= 30 {
-        return TABLE[df - 1];
-    }
-    // Cornish–Fisher expansion around the normal quantile.
-    let z: f64 = 1.959_964;
-    let d = df as f64;
-    z + (z.powi(3) + z) / (4.0 * d)
-        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+pub fn t975(df: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
 }
 
 #[cfg(test)]
@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(mean, 3.0);
         assert!((half - 1.9630).abs() < 1e-3, "{half}");
         assert_eq!(mean_ci95(&[7.0]), (7.0, 0.0));
-        // The expansion joins the table smoothly past 30 degrees of freedom.
-        assert!((t975(31) - 2.040).abs() < 2e-3 && (t975(120) - 1.980).abs() < 2e-3);
+        // Printed tables: t(0.975; 30) = 2.042, t(0.975; 120) = 1.980.
+        assert!((t975(30) - 2.042).abs() < 1e-3 && (t975(120) - 1.980).abs() < 1e-3);
     }
 }

@@ -226,3 +226,34 @@ fn missing_files_and_directories_are_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a run or sweep directory"));
 }
+
+#[test]
+fn malformed_expectations_are_rejected_with_the_line_and_what_is_allowed() {
+    let with = |expect: &str| format!("{GOOD}\n[expect]\n{expect}\n");
+    rejects(
+        &with("\"latency_ms.p98\" = \"< 50\""),
+        &[],
+        &[
+            "expect.\"latency_ms.p98\"",
+            "bad.toml:15",
+            "allowed:",
+            "latency_ms.p99",
+        ],
+    );
+    rejects(
+        &with("\"hit_ratio\" = \"about 0.9\""),
+        &[],
+        &["expect.\"hit_ratio\"", "operator"],
+    );
+    rejects(
+        &with("\"latency_ms.p99\" = \"< 50ms\""),
+        &[],
+        &["not a number", "in ms"],
+    );
+    rejects(&with("\"hit_ratio\" = []"), &[], &["no condition"]);
+    rejects(
+        &with("\"hit_ratio\" = 0.9"),
+        &[],
+        &["bad.toml", "line 15", "in quotes, such as"],
+    );
+}

@@ -7,12 +7,15 @@
 //! - `determinism`: same seed, same bytes; different seed, different results.
 //! - `bad_input`: every class of bad input exits 2 with a message naming the key.
 //! - `cli`: the binary end to end on bundled scenarios, checking SPEC §3 outputs.
-//! - `sweeps`: grids on rayon, identical for any --jobs; bad grids.
+//! - `sweeps`: grids on rayon, identical for any --jobs; bad grids; sweep charts.
+//! - `checks`: `stampede check` (expectations, baselines, --bless, JUnit) and the
+//!   regression test of every bundled scenario against results/.
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 
 mod analytic;
 mod bad_input;
+mod checks;
 mod cli;
 mod common;
 mod determinism;

@@ -375,7 +375,8 @@ fn metric_label(metric: &str) -> String {
 }
 
 /// Draws the sweep's charts into `dir`: the comparison chart and, with two
-/// parameters on x and y, one heatmap per metric; returns the files.
+/// parameters on x and y, one heatmap per metric; returns the files (none
+/// for a sweep without parameters, which only replicates one point).
 pub fn sweep_charts(
     dir: &Path,
     name: &str,
@@ -383,6 +384,10 @@ pub fn sweep_charts(
     options: &ChartOptions,
 ) -> Result<Vec<PathBuf>> {
     let metrics = options.metrics(table)?;
+    if table.params.is_empty() {
+        // Replicates of one point: nothing to compare across.
+        return Ok(Vec::new());
+    }
     let axes = options.axes(table)?;
     let replicates = table
         .stats
@@ -692,7 +697,9 @@ fn sweep_report(
         }));
         let _ = writeln!(md, "| {} |", cells.join(" | "));
     }
-    let _ = writeln!(md, "\n## Charts\n");
+    if !charts.is_empty() {
+        let _ = writeln!(md, "\n## Charts\n");
+    }
     for chart in charts {
         let file = chart.file_name().unwrap_or_default().to_string_lossy();
         let stem = chart.file_stem().unwrap_or_default().to_string_lossy();
@@ -702,7 +709,7 @@ fn sweep_report(
 }
 
 /// A number with about four significant digits, for tables.
-fn significant(x: f64) -> String {
+pub fn significant(x: f64) -> String {
     let a = x.abs();
     if a >= 1000.0 || a == 0.0 {
         format!("{x:.0}")

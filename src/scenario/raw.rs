@@ -44,6 +44,50 @@ pub struct RawScenario {
     /// A parameter grid for `stampede sweep` (ignored by `stampede run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<RawSweep>,
+    /// Thresholds on summary metrics, k6-style: `"latency_ms.p99" = "< 50"`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub expect: std::collections::BTreeMap<String, RawConditions>,
+}
+
+/// The condition(s) of one `[expect]` entry: `"< 50"` or `["> 0.9", "< 1"]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged, try_from = "toml::Value")]
+pub enum RawConditions {
+    /// One condition.
+    One(String),
+    /// Several, all of which must hold.
+    Many(Vec<String>),
+}
+
+impl TryFrom<toml::Value> for RawConditions {
+    type Error = String;
+
+    fn try_from(value: toml::Value) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "an expectation is a condition in quotes, such as \"< 50\", or a list of them, not {value}"
+            )
+        };
+        match &value {
+            toml::Value::String(s) => Ok(RawConditions::One(s.clone())),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(String::from).ok_or_else(bad))
+                .collect::<Result<Vec<_>, _>>()
+                .map(RawConditions::Many),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl RawConditions {
+    /// The conditions as a list.
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            RawConditions::One(c) => vec![c.as_str()],
+            RawConditions::Many(cs) => cs.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// `[sweep]`: the variants `stampede sweep` runs.
@@ -56,9 +100,10 @@ pub struct RawSweep {
     /// Independent seeds per point instead of common random numbers.
     #[serde(default)]
     pub independent: bool,
-    /// Dotted paths to lists of values: every combination is a point.
-    #[serde(default)]
-    pub grid: std::collections::BTreeMap<String, Vec<toml::Value>>,
+    /// Dotted paths to lists of values: every combination is a point. Absent:
+    /// one point, the file as written, run `replicates` times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<std::collections::BTreeMap<String, Vec<toml::Value>>>,
     /// Dotted paths to equally long lists that move together (zipped), crossed with the grid.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub paired: std::collections::BTreeMap<String, Vec<toml::Value>>,

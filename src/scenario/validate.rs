@@ -11,6 +11,7 @@ use super::{
     KeyClass, Prewarm, Scenario, SizeDistribution, Strategy,
 };
 use crate::error::{Error, Result};
+use crate::expect::Expectation;
 use crate::strategy::OnTimeout;
 use crate::time::{SimDuration, parse_duration};
 
@@ -45,6 +46,16 @@ impl Source<'_> {
         Error::BadInput(format!("{place}: `{key}` {problem}"))
     }
 
+    /// A bad-input error about entry `key` of `[table]`, where `key` may hold dots
+    /// (`[expect] "latency_ms.p99"`).
+    pub fn error_in(&self, table: &str, key: &str, problem: impl std::fmt::Display) -> Error {
+        let place = match locate_parts(self.text, &[table, key]) {
+            Some((line, column)) => format!("{}:{line}:{column}", self.file),
+            None => self.file.to_string(),
+        };
+        Error::BadInput(format!("{place}: `{table}.\"{key}\"` {problem}"))
+    }
+
     fn duration(&self, key: &str, text: &str) -> Result<SimDuration> {
         parse_duration(text).map_err(|why| self.error(key, why))
     }
@@ -60,13 +71,16 @@ impl Source<'_> {
 
 /// Finds the 1-based line and column of dotted `key` in the TOML `text`.
 pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    locate_parts(text, &key.split('.').collect::<Vec<_>>())
+}
+
+/// Finds the 1-based line and column of the key at `parts` (table, sub-table..., key).
+fn locate_parts(text: &str, parts: &[&str]) -> Option<(usize, usize)> {
     let root = DeTable::parse(text).ok()?;
-    let mut parts = key.split('.');
-    let first = parts.next()?;
     let mut span = None;
     let mut table = Some(root.get_ref());
-    for part in std::iter::once(first).chain(parts) {
-        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == part)?;
+    for part in parts {
+        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == *part)?;
         span = Some(k.span());
         table = v.get_ref().as_table();
     }
@@ -128,7 +142,29 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         database: database(raw, s)?,
         strategy: strategy(raw, s)?,
         faults: faults(raw, duration, s)?,
+        expect: expectations(raw, s)?,
     })
+}
+
+fn expectations(raw: &RawScenario, s: &Source) -> Result<Vec<Expectation>> {
+    let mut out = Vec::new();
+    for (metric, conditions) in &raw.expect {
+        let list = conditions.list();
+        if list.is_empty() {
+            return Err(s.error_in(
+                "expect",
+                metric,
+                "has no condition; write one, e.g. \"< 50\"",
+            ));
+        }
+        for text in list {
+            out.push(
+                Expectation::parse(metric, text)
+                    .map_err(|why| s.error_in("expect", metric, why))?,
+            );
+        }
+    }
+    Ok(out)
 }
 
 fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {

@@ -1,0 +1,621 @@
+//! `stampede check`: regression tests on scenario outputs.
+//!
+//! Each scenario file runs as a sweep (its `[sweep]`, or one point and one
+//! run without it). Two kinds of test follow:
+//!
+//! - its `[expect]` thresholds, on each point's mean over replicates;
+//! - with a baseline directory, every summary metric against the committed
+//!   outputs (`<baseline>/<name>/summary.json` for a run,
+//!   `<baseline>/<name>-sweep/sweep.csv` for a sweep). A metric has shifted
+//!   when its mean moved by more than its relative tolerance and, if both
+//!   sides have two or more replicates, Welch's two-sided t-test rejects
+//!   equal means at the 5 % level; a move beyond tolerance that the test
+//!   cannot tell from noise passes, and is reported as such.
+//!
+//! `--bless` writes the current outputs as the new baselines.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::engine::{self, RunOutput};
+use crate::error::{Error, Result};
+use crate::expect::metric_names;
+use crate::report;
+use crate::report::sweep::{SweepTable, significant};
+use crate::scenario::{self, RawScenario};
+use crate::sweep::{Sweep, SweepRun, flatten};
+
+/// Significance level of the test that tells a shift from noise.
+pub const ALPHA: f64 = 0.05;
+
+/// What `stampede check` compares, and how strictly.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Directory of committed outputs to compare with.
+    pub baseline: Option<PathBuf>,
+    /// Relative tolerance of every metric without its own.
+    pub tolerance: f64,
+    /// Per-metric relative tolerances.
+    pub tolerances: Vec<(String, f64)>,
+    /// Write the current outputs as the baselines.
+    pub bless: bool,
+    /// Worker threads.
+    pub jobs: usize,
+    /// `--set` overrides for every file.
+    pub sets: Vec<String>,
+}
+
+impl Options {
+    /// Reads `--tolerance` values: `0.05` sets the default, `METRIC=0.5` one metric's.
+    pub fn parse_tolerances(&mut self, flags: &[String]) -> Result<()> {
+        for flag in flags {
+            let (metric, number) = match flag.split_once('=') {
+                Some((m, n)) => (Some(m.trim()), n),
+                None => (None, flag.as_str()),
+            };
+            let value: f64 = number
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "--tolerance {flag}: expected a relative tolerance >= 0 (0.05 = 5 %), alone or as METRIC=VALUE, e.g. --tolerance latency_ms.max=0.5"
+                    ))
+                })?;
+            match metric {
+                None => self.tolerance = value,
+                Some(m) if metric_names().iter().any(|n| n == m) => {
+                    self.tolerances.push((m.to_string(), value))
+                }
+                Some(m) => {
+                    return Err(Error::BadInput(format!(
+                        "--tolerance {flag}: `{m}` is not a summary metric; allowed: {}",
+                        metric_names().join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tolerance_of(&self, metric: &str) -> f64 {
+        self.tolerances
+            .iter()
+            .rev()
+            .find(|(m, _)| m == metric)
+            .map_or(self.tolerance, |(_, t)| *t)
+    }
+}
+
+/// One test: a row of the printed table and a JUnit test case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Scenario name (the JUnit suite).
+    pub scenario: String,
+    /// What was tested: an expectation at a point, or a point's baseline.
+    pub case: String,
+    /// The measured value(s), as text.
+    pub measured: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why, when there is more to say (shifted metrics, noise).
+    pub detail: String,
+}
+
+/// How a metric compares with its baseline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// Within the relative tolerance.
+    Within,
+    /// Beyond the tolerance, but Welch's test cannot tell it from noise (p-value).
+    Noise(f64),
+    /// Beyond the tolerance and significant (p-value, when replicates allow a test).
+    Shift(Option<f64>),
+}
+
+/// Compares current samples of a metric with baseline samples under `tolerance`.
+pub fn compare(baseline: &[f64], current: &[f64], tolerance: f64) -> Verdict {
+    let (b, c) = (mean(baseline), mean(current));
+    if relative_change(b, c).abs() <= tolerance {
+        return Verdict::Within;
+    }
+    if baseline.len() < 2 || current.len() < 2 {
+        return Verdict::Shift(None);
+    }
+    let p = welch_p(baseline, current);
+    if p < ALPHA {
+        Verdict::Shift(Some(p))
+    } else {
+        Verdict::Noise(p)
+    }
+}
+
+/// (c − b) / |b|; zero when both are zero, infinite when only b is.
+pub fn relative_change(b: f64, c: f64) -> f64 {
+    if b == c {
+        0.0
+    } else if b == 0.0 {
+        f64::INFINITY.copysign(c)
+    } else {
+        (c - b) / b.abs()
+    }
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+}
+
+fn variance(xs: &[f64]) -> f64 {
+    let m = mean(xs);
+    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)
+}
+
+/// Two-sided p-value of Welch's t-test for equal means (each side needs two samples).
+pub fn welch_p(a: &[f64], b: &[f64]) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let (va, vb) = (variance(a) / a.len() as f64, variance(b) / b.len() as f64);
+    let diff = mean(a) - mean(b);
+    if va + vb == 0.0 {
+        // No spread on either side: any difference is certain.
+        return if diff == 0.0 { 1.0 } else { 0.0 };
+    }
+    let t = diff / (va + vb).sqrt();
+    // Welch–Satterthwaite degrees of freedom.
+    let df = (va + vb).powi(2)
+        / (va.powi(2) / (a.len() as f64 - 1.0) + vb.powi(2) / (b.len() as f64 - 1.0));
+    StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * (1.0 - d.cdf(t.abs())))
+}
+
+/// One scenario file to check, expanded into a sweep.
+struct Unit {
+    raw: RawScenario,
+    sweep: Sweep,
+    /// The file has a `[sweep]` (its baseline is a sweep directory).
+    is_sweep: bool,
+}
+
+impl Unit {
+    fn load(path: &Path, sets: &[String]) -> Result<Unit> {
+        let (scenario, raw) = scenario::load(path, sets)?;
+        let is_sweep = raw.sweep.is_some();
+        let sweep = if is_sweep {
+            crate::sweep::load(path, sets)?
+        } else {
+            Sweep::single(scenario)
+        };
+        Ok(Unit {
+            raw,
+            sweep,
+            is_sweep,
+        })
+    }
+
+    /// Where this scenario's outputs live under `base`: as `run` and `sweep` write them.
+    fn baseline_dir(&self, base: &Path) -> PathBuf {
+        if self.is_sweep {
+            base.join(format!("{}-sweep", self.sweep.name))
+        } else {
+            base.join(&self.sweep.name)
+        }
+    }
+
+    /// `test`, prefixed by the point's parameters when the sweep has any.
+    fn case(&self, point: usize, test: String) -> String {
+        let params = &self.sweep.points[point].0.params;
+        if params.is_empty() {
+            return test;
+        }
+        let label: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", crate::sweep::value_text(v)))
+            .collect();
+        format!("{}: {test}", label.join(", "))
+    }
+}
+
+/// Per-replicate metric values of a baseline: `points[point][replicate][metric]`.
+struct Samples {
+    metrics: Vec<String>,
+    points: Vec<Vec<Vec<f64>>>,
+}
+
+fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
+    let missing = |file: &Path, e: &dyn std::fmt::Display| {
+        Error::BadInput(format!(
+            "no baseline for {}: cannot read {} ({e}); create it with --bless",
+            unit.sweep.name,
+            file.display()
+        ))
+    };
+    if !unit.is_sweep {
+        let file = dir.join(report::SUMMARY_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|e| missing(&file, &e))?;
+        let summary: crate::metrics::RunSummary = serde_json::from_str(&text)
+            .map_err(|e| Error::BadInput(format!("{}: not a run summary: {e}", file.display())))?;
+        let (metrics, values): (Vec<String>, Vec<f64>) = flatten(&summary).into_iter().unzip();
+        return Ok(Samples {
+            metrics,
+            points: vec![vec![values]],
+        });
+    }
+    let file = dir.join(report::sweep::SWEEP_FILE);
+    let mut reader = csv::Reader::from_path(&file).map_err(|e| missing(&file, &e))?;
+    let bad = |why: String| Error::BadInput(format!("{}: {why}", file.display()));
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let first_metric = 3 + unit.sweep.paths.len();
+    if header.len() < first_metric || header[3..first_metric] != unit.sweep.paths[..] {
+        return Err(bad(format!(
+            "swept parameters {:?} differ from the scenario's {:?}; re-create the baseline with --bless",
+            header
+                .get(3..first_metric.min(header.len()))
+                .unwrap_or_default(),
+            unit.sweep.paths
+        )));
+    }
+    let mut points: Vec<Vec<Vec<f64>>> = vec![Vec::new(); unit.sweep.points.len()];
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad(e.to_string()))?;
+        let point: usize = record[0]
+            .parse()
+            .ok()
+            .filter(|p| *p < points.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "line {}: point `{}` is not a point of this sweep; re-create the baseline with --bless",
+                    line + 2,
+                    &record[0]
+                ))
+            })?;
+        let values = record
+            .iter()
+            .skip(first_metric)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| bad(format!("line {}: `{v}` is not a number", line + 2)))
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        points[point].push(values);
+    }
+    Ok(Samples {
+        metrics: header[first_metric..].to_vec(),
+        points,
+    })
+}
+
+/// The result of `stampede check`: every test, and the files blessed.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every test, scenario by scenario.
+    pub outcomes: Vec<Outcome>,
+    /// Baseline directories written by `--bless`.
+    pub blessed: Vec<PathBuf>,
+}
+
+impl Report {
+    /// Whether every test passed.
+    pub fn passed(&self) -> bool {
+        self.outcomes.iter().all(|o| o.passed)
+    }
+}
+
+/// Runs every scenario file in `paths` and checks it; see the module doc.
+pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
+    if options.bless && options.baseline.is_none() {
+        return Err(Error::BadInput(
+            "--bless rewrites baselines: give the directory with --baseline DIR".into(),
+        ));
+    }
+    let units = paths
+        .iter()
+        .map(|p| Unit::load(p, &options.sets))
+        .collect::<Result<Vec<Unit>>>()?;
+    // Read every baseline before running anything: a missing one is bad input.
+    let baselines = match (&options.baseline, options.bless) {
+        (Some(base), false) => units
+            .iter()
+            .map(|u| read_baseline(u, &u.baseline_dir(base)).map(Some))
+            .collect::<Result<Vec<_>>>()?,
+        _ => units.iter().map(|_| None).collect(),
+    };
+    let tasks: Vec<(usize, usize, u32)> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, unit)| unit.sweep.tasks().into_iter().map(move |(p, r)| (u, p, r)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build()
+        .map_err(|e| Error::BadInput(format!("cannot start {} threads: {e}", options.jobs)))?;
+    let outputs: Vec<RunOutput> = pool.install(|| {
+        tasks
+            .par_iter()
+            .map(|&(u, p, r)| {
+                let sweep = &units[u].sweep;
+                engine::run(&sweep.points[p].1, sweep.seed_of(p, r))
+            })
+            .collect()
+    });
+
+    let mut report = Report::default();
+    let mut outputs = outputs.into_iter();
+    for (unit, baseline) in units.iter().zip(&baselines) {
+        let mine: Vec<RunOutput> = outputs.by_ref().take(unit.sweep.tasks().len()).collect();
+        let runs: Vec<SweepRun> = unit
+            .sweep
+            .tasks()
+            .iter()
+            .zip(&mine)
+            .map(|(&(point, replicate), out)| SweepRun {
+                point,
+                replicate,
+                seed: unit.sweep.seed_of(point, replicate),
+                summary: out.summary.clone(),
+            })
+            .collect();
+        report.outcomes.extend(expectations(
+            unit,
+            &SweepTable::from_runs(&unit.sweep, &runs),
+        ));
+        if let Some(samples) = baseline {
+            let dir = unit.baseline_dir(options.baseline.as_deref().expect("given"));
+            report
+                .outcomes
+                .extend(against_baseline(unit, &runs, samples, &dir, options));
+        }
+        if options.bless {
+            let dir = unit.baseline_dir(options.baseline.as_deref().expect("given"));
+            bless(unit, &runs, &mine, &dir)?;
+            report.blessed.push(dir);
+        }
+    }
+    Ok(report)
+}
+
+/// Each expectation at each point, on the mean over replicates.
+fn expectations(unit: &Unit, table: &SweepTable) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for (p, (_, scenario)) in unit.sweep.points.iter().enumerate() {
+        for e in &scenario.expect {
+            let m = table
+                .metrics
+                .iter()
+                .position(|n| *n == e.metric)
+                .expect("expectations name summary metrics");
+            let s = table.stats[p][m];
+            let half = (s.high - s.low) / 2.0;
+            let measured = if s.n > 1 && half > 0.0 {
+                format!("{} ± {}", significant(s.mean), significant(half))
+            } else {
+                significant(s.mean)
+            };
+            out.push(Outcome {
+                scenario: unit.sweep.name.clone(),
+                case: unit.case(p, e.to_string()),
+                measured,
+                passed: e.holds(s.mean),
+                detail: String::new(),
+            });
+        }
+    }
+    out
+}
+
+/// One outcome per point: every metric against the baseline's.
+fn against_baseline(
+    unit: &Unit,
+    runs: &[SweepRun],
+    baseline: &Samples,
+    dir: &Path,
+    options: &Options,
+) -> Vec<Outcome> {
+    let names = metric_names();
+    let mut out = Vec::new();
+    for p in 0..unit.sweep.points.len() {
+        let current: Vec<Vec<f64>> = runs
+            .iter()
+            .filter(|r| r.point == p)
+            .map(|r| flatten(&r.summary).into_iter().map(|(_, v)| v).collect())
+            .collect();
+        let mut shifted = Vec::new();
+        let mut noisy = Vec::new();
+        let mut compared = 0;
+        for (m, name) in names.iter().enumerate() {
+            let Some(bm) = baseline.metrics.iter().position(|n| n == name) else {
+                continue; // a metric newer than the baseline
+            };
+            let b: Vec<f64> = baseline.points[p].iter().map(|r| r[bm]).collect();
+            let c: Vec<f64> = current.iter().map(|r| r[m]).collect();
+            if b.is_empty() {
+                continue;
+            }
+            compared += 1;
+            let tolerance = options.tolerance_of(name);
+            let change = relative_change(mean(&b), mean(&c));
+            let line = |p_value: Option<f64>| {
+                format!(
+                    "{name} {} -> {} ({:+.1} %, tolerance {:.1} %{})",
+                    significant(mean(&b)),
+                    significant(mean(&c)),
+                    change * 100.0,
+                    tolerance * 100.0,
+                    p_value.map_or(String::new(), |p| format!(", Welch p = {p:.3}"))
+                )
+            };
+            match compare(&b, &c, tolerance) {
+                Verdict::Within => {}
+                Verdict::Noise(pv) => noisy.push(line(Some(pv))),
+                Verdict::Shift(pv) => shifted.push(line(pv)),
+            }
+        }
+        let mut detail = Vec::new();
+        if !shifted.is_empty() {
+            detail.push(format!("shifted: {}", shifted.join("; ")));
+        }
+        if !noisy.is_empty() {
+            detail.push(format!(
+                "beyond tolerance but within noise: {}",
+                noisy.join("; ")
+            ));
+        }
+        out.push(Outcome {
+            scenario: unit.sweep.name.clone(),
+            case: unit.case(p, format!("baseline {}", dir.display())),
+            measured: format!("{} of {compared} metrics shifted", shifted.len()),
+            passed: shifted.is_empty(),
+            detail: detail.join("\n"),
+        });
+    }
+    out
+}
+
+/// Writes the current outputs as `dir`, exactly as `run` or `sweep` would.
+fn bless(unit: &Unit, runs: &[SweepRun], outputs: &[RunOutput], dir: &Path) -> Result<()> {
+    if unit.is_sweep {
+        report::clear_sweep_runs(dir)?;
+        for run in runs {
+            report::write_sweep_run(dir, run)?;
+        }
+        report::write_sweep(dir, &unit.raw, &unit.sweep, runs)?;
+    } else {
+        report::write_run(dir, &unit.sweep.points[0].1, &unit.raw, &outputs[0])?;
+    }
+    Ok(())
+}
+
+/// The report as JUnit XML: a suite per scenario, a case per test.
+pub fn junit(report: &Report, seconds: f64) -> String {
+    use std::fmt::Write as _;
+    let mut suites: Vec<&str> = Vec::new();
+    for o in &report.outcomes {
+        if !suites.contains(&o.scenario.as_str()) {
+            suites.push(&o.scenario);
+        }
+    }
+    let failures = report.outcomes.iter().filter(|o| !o.passed).count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"stampede check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds:.3}\">",
+        report.outcomes.len()
+    );
+    for suite in suites {
+        let cases: Vec<&Outcome> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.scenario == suite)
+            .collect();
+        let _ = writeln!(
+            xml,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+            escape(suite),
+            cases.len(),
+            cases.iter().filter(|o| !o.passed).count()
+        );
+        for o in cases {
+            let _ = write!(
+                xml,
+                "    <testcase classname=\"stampede.{}\" name=\"{}\"",
+                escape(suite),
+                escape(&o.case)
+            );
+            if o.passed && o.detail.is_empty() {
+                let _ = writeln!(xml, "/>");
+                continue;
+            }
+            let _ = writeln!(xml, ">");
+            if !o.passed {
+                let _ = writeln!(
+                    xml,
+                    "      <failure message=\"measured {}\" type=\"{}\">{}</failure>",
+                    escape(&o.measured),
+                    if o.case.contains("baseline ") {
+                        "regression"
+                    } else {
+                        "expectation"
+                    },
+                    escape(&o.detail)
+                );
+            } else {
+                let _ = writeln!(xml, "      <system-out>{}</system-out>", escape(&o.detail));
+            }
+            let _ = writeln!(xml, "    </testcase>");
+        }
+        let _ = writeln!(xml, "  </testsuite>");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// Escapes text for XML attributes and content.
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welch_p_matches_a_textbook_case() {
+        // Means 20 and 22, variances 2.5 and 14.5: t = −1.0847, Welch df = 5.339,
+        // two-sided p = 0.32460 (scipy.stats.ttest_ind(a, b, equal_var=False)).
+        let a = [18.0, 19.0, 20.0, 21.0, 22.0];
+        let b = [17.0, 20.0, 22.0, 24.0, 27.0];
+        let p = welch_p(&a, &b);
+        assert!((p - 0.32460).abs() < 1e-4, "{p}");
+        // t = −10 on 8 df: p = 8.488e-6.
+        let p = welch_p(
+            &[98.0, 100.0, 102.0, 99.0, 101.0],
+            &[108.0, 110.0, 112.0, 109.0, 111.0],
+        );
+        assert!((p - 8.488e-6).abs() < 1e-8, "{p}");
+        assert_eq!(welch_p(&[1.0, 1.0], &[1.0, 1.0]), 1.0);
+        assert_eq!(welch_p(&[1.0, 1.0], &[2.0, 2.0]), 0.0);
+    }
+
+    #[test]
+    fn drift_inside_tolerance_passes_and_outside_fails() {
+        // One replicate a side: no test, the tolerance alone decides.
+        assert_eq!(compare(&[100.0], &[104.9], 0.05), Verdict::Within);
+        assert_eq!(compare(&[100.0], &[95.1], 0.05), Verdict::Within);
+        assert_eq!(compare(&[100.0], &[105.1], 0.05), Verdict::Shift(None));
+        assert_eq!(compare(&[100.0], &[94.9], 0.05), Verdict::Shift(None));
+        assert_eq!(compare(&[0.0], &[0.0], 0.0), Verdict::Within);
+        assert_eq!(compare(&[0.0], &[1.0], 10.0), Verdict::Shift(None));
+    }
+
+    #[test]
+    fn replicates_tell_a_real_shift_from_noise() {
+        // A 10 % move in means, beyond a 5 % tolerance both times.
+        let base = [98.0, 100.0, 102.0, 99.0, 101.0];
+        let tight = [108.0, 110.0, 112.0, 109.0, 111.0]; // sd 1.6: certain
+        let loose = [80.0, 140.0, 95.0, 130.0, 105.0]; // sd 25: could be noise
+        assert!(matches!(compare(&base, &tight, 0.05), Verdict::Shift(Some(p)) if p < 1e-4));
+        // scipy: p = 0.418 for these two.
+        assert!(
+            matches!(compare(&base, &loose, 0.05), Verdict::Noise(p) if (p - 0.4178).abs() < 1e-3)
+        );
+    }
+
+    #[test]
+    fn xml_escapes_markup() {
+        assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
