@@ -91,6 +91,38 @@ pub enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Find the smallest (or largest) value of one parameter that meets every expectation.
+    Plan {
+        /// The scenario file (TOML); its [expect] thresholds decide unless --expect is given.
+        scenario: PathBuf,
+        /// Dotted path of the numeric parameter to vary, e.g. database.connections.
+        #[arg(long, value_name = "PATH")]
+        vary: String,
+        /// The range searched, LO..HI: whole numbers search integers, e.g. 8..256 or 0.5..4.
+        #[arg(long, value_name = "LO..HI")]
+        range: String,
+        /// Find the largest passing value (e.g. the most traffic survived) instead of the smallest.
+        #[arg(long)]
+        largest: bool,
+        /// Threshold replacing the file's [expect], e.g. "latency_ms.p999 < 500" (repeatable).
+        #[arg(long = "expect", value_name = "METRIC OP VALUE")]
+        expects: Vec<String>,
+        /// Runs per value tried [default: the file's sweep.replicates, or 3].
+        #[arg(long)]
+        replicates: Option<u32>,
+        /// Values scanned across the range before bisecting (the chart's points).
+        #[arg(long, default_value_t = 9)]
+        scan: usize,
+        /// Output directory [default: results/<scenario name>-plan/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads [default: all cores]; results are identical for any value.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Override a scenario value, e.g. --set clients.rate=60000.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
     /// Redraw the charts of a run or sweep directory from its CSV files.
     Plot {
         /// A directory written by `stampede run` or `stampede sweep`.
@@ -138,6 +170,40 @@ pub fn execute(cli: Cli) -> Result<i32> {
             shard,
         } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
         Command::Merge { dirs, out } => merge(&dirs, out),
+        Command::Plan {
+            scenario,
+            vary,
+            range,
+            largest,
+            expects,
+            replicates,
+            scan,
+            out,
+            jobs,
+            sets,
+        } => {
+            let subject = crate::plan::Subject::load(&scenario, &sets, &expects)?;
+            let (low, high, integer) = crate::plan::parse_range(&range)?;
+            let replicates = replicates
+                .or(subject.raw.sweep.as_ref().map(|s| s.replicates))
+                .unwrap_or(3);
+            if replicates == 0 || scan < 2 {
+                return Err(Error::BadInput(
+                    "--replicates must be at least 1 and --scan at least 2".into(),
+                ));
+            }
+            let request = crate::plan::Request {
+                vary,
+                low,
+                high,
+                integer,
+                largest,
+                replicates,
+                scan,
+                jobs: threads(jobs)?,
+            };
+            plan(&subject, &request, out)
+        }
         Command::Check {
             scenarios,
             baseline,
@@ -371,6 +437,123 @@ fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path
         report::write_atomic(file, crate::check::junit(&report, seconds).as_bytes())?;
     }
     Ok(if report.passed() { 0 } else { 1 })
+}
+
+fn plan(
+    subject: &crate::plan::Subject,
+    request: &crate::plan::Request,
+    out: Option<PathBuf>,
+) -> Result<i32> {
+    use crate::report::sweep::significant;
+    let value = |v: f64| request.show(v);
+    let goal = if request.largest {
+        "largest"
+    } else {
+        "smallest"
+    };
+    let conditions: Vec<String> = subject
+        .expectations()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    say(&format!(
+        "stampede plan {}: {goal} {} in {}..{} meeting {} ({} runs per value)",
+        subject.name,
+        request.vary,
+        value(request.low),
+        value(request.high),
+        conditions.join(" and "),
+        request.replicates
+    ));
+    let started = Instant::now();
+    let outcome = crate::plan::plan(subject, request)?;
+    let stat = |s: &crate::report::sweep::Stat| {
+        let half = (s.high - s.low) / 2.0;
+        if half > 0.0 {
+            format!("{} ± {}", significant(s.mean), significant(half))
+        } else {
+            significant(s.mean)
+        }
+    };
+    for ev in &outcome.evaluations {
+        let cells: Vec<String> = outcome
+            .expectations
+            .iter()
+            .zip(&ev.stats)
+            .map(|(e, s)| format!("{} = {}", e.metric, stat(s)))
+            .collect();
+        say(&format!(
+            "  {:>12}  {}  {}",
+            value(ev.value),
+            if ev.passed { "pass" } else { "fail" },
+            cells.join("   ")
+        ));
+    }
+    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-plan", subject.name)));
+    let written = crate::plan::write(&dir, subject, request, &outcome)?;
+    let code = match outcome.answer {
+        Some(answer) => {
+            let at = outcome.at(answer).expect("the answer was evaluated");
+            let mut text = format!("answer: {} = {}", request.vary, value(answer));
+            for (e, s) in outcome.expectations.iter().zip(&at.stats) {
+                text += &format!(
+                    "\n  {} = {}: expect {e}, {:.0} % to spare",
+                    e.metric,
+                    stat(s),
+                    e.margin(s.mean) * 100.0
+                );
+            }
+            let neighbour = outcome
+                .evaluations
+                .iter()
+                .filter(|e| !e.passed)
+                .map(|e| e.value)
+                .filter(|v| {
+                    if request.largest {
+                        *v > answer
+                    } else {
+                        *v < answer
+                    }
+                })
+                .min_by(|a, b| (a - answer).abs().total_cmp(&(b - answer).abs()));
+            if let Some(v) = neighbour {
+                text += &format!("\n  {} = {} fails", request.vary, value(v));
+            }
+            if !outcome.non_monotone.is_empty() {
+                let values: Vec<String> = outcome
+                    .non_monotone
+                    .iter()
+                    .map(|v| significant(*v))
+                    .collect();
+                text += &format!(
+                    "\n  warning: not monotone: {} also fail beyond the answer; widen --scan or check the model",
+                    values.join(", ")
+                );
+            }
+            say(&text);
+            0
+        }
+        None => {
+            say(&format!(
+                "answer: no value of {} in {}..{} meets every expectation",
+                request.vary,
+                value(request.low),
+                value(request.high)
+            ));
+            1
+        }
+    };
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    say(&format!(
+        "  {:.1} s; wrote {}/ ({})",
+        started.elapsed().as_secs_f64(),
+        dir.display(),
+        names.join(", ")
+    ));
+    Ok(code)
 }
 
 /// Parses `K/N` with 1 <= K <= N.

@@ -62,6 +62,7 @@ pub mod engine;
 pub mod error;
 pub mod expect;
 pub mod metrics;
+pub mod plan;
 pub mod report;
 pub mod rng;
 pub mod scenario;

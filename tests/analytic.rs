@@ -170,3 +170,87 @@ fn steady_prewarm_starts_in_the_stationary_state() {
         cold.hit_ratio
     );
 }
+
+/// Mean wait for a connection in M/M/c, in ms.
+fn erlang_c_wait_ms(c: u32, lambda: f64, mu: f64) -> f64 {
+    erlang_c(c, lambda / mu) / (c as f64 * mu - lambda) * 1e3
+}
+
+/// Runs `stampede plan` on the M/M/c scenario; returns the answer line's value.
+fn plan_answer(args: &[&str]) -> f64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mmc.toml");
+    std::fs::write(&file, MMC.replace("2000s", "300s").replace("100s", "30s")).unwrap();
+    let out_dir = tmp.path().join("plan");
+    let mut full = vec![
+        "plan",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    full.extend(args);
+    let out = crate::common::stampede(&full);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out_dir.join("plan.csv").is_file() && out_dir.join("plan.png").is_file());
+    let answer = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("answer: "))
+        .unwrap_or_else(|| panic!("no answer in:\n{stdout}"));
+    answer.rsplit(" = ").next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn plan_finds_the_erlang_c_pool_size() {
+    // λ = 640/s, μ = 100/s: Erlang C gives mean waits of 1.009 ms with 9
+    // connections and 0.395 ms with 10. A 0.63 ms target (their geometric
+    // mean, a factor 1.6 from each) has exactly one answer, 10; each value's
+    // mean wait over 3 runs of 192k queries is within about 10 % of the formula.
+    let (lambda, mu) = (640.0, 100.0);
+    let target = (erlang_c_wait_ms(9, lambda, mu) * erlang_c_wait_ms(10, lambda, mu)).sqrt();
+    let expected = (7..64)
+        .find(|&c| erlang_c_wait_ms(c, lambda, mu) < target)
+        .unwrap();
+    assert_eq!(expected, 10);
+    let expect = format!("db_wait_ms_mean < {target:.4}");
+    let answer = plan_answer(&[
+        "--vary",
+        "database.connections",
+        "--range",
+        "7..64",
+        "--expect",
+        &expect,
+    ]);
+    assert_eq!(answer, expected as f64);
+}
+
+#[test]
+fn plan_largest_finds_the_arrival_rate_an_erlang_c_pool_sustains() {
+    // 8 connections at μ = 100/s; the largest λ with a mean wait under 1 ms.
+    // W(λ) is steep there (dW/W ≈ 8 dλ/λ), so a 10 % error in a measured wait
+    // moves the answer by about 1.3 %; 3 % allows that and the bisection.
+    let mu = 100.0;
+    let mut lambda_star = 0.0;
+    while erlang_c_wait_ms(8, lambda_star + 0.1, mu) < 1.0 {
+        lambda_star += 0.1;
+    }
+    let answer = plan_answer(&[
+        "--vary",
+        "clients.rate",
+        "--range",
+        "100..790",
+        "--largest",
+        "--expect",
+        "db_wait_ms_mean < 1",
+    ]);
+    let relative = (answer - lambda_star).abs() / lambda_star;
+    assert!(
+        relative < 0.03,
+        "plan {answer}/s, Erlang C {lambda_star:.1}/s"
+    );
+}

@@ -257,3 +257,100 @@ fn malformed_expectations_are_rejected_with_the_line_and_what_is_allowed() {
         &["bad.toml", "line 15", "in quotes, such as"],
     );
 }
+
+#[test]
+fn check_and_plan_reject_bad_flags_before_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ok.toml");
+    fs::write(&file, GOOD).unwrap();
+    let f = file.to_str().unwrap();
+    let out_dir = tmp.path().join("out");
+    let o = out_dir.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["check", f, "--bless"], "--baseline DIR"),
+        (vec!["check", f, "--tolerance=-1"], "--tolerance -1"),
+        (vec!["check", f, "--baseline", o], "--bless"),
+        (
+            vec![
+                "plan",
+                f,
+                "--vary",
+                "database.connections",
+                "--range",
+                "1..4",
+                "--out",
+                o,
+            ],
+            "no expectations",
+        ),
+        (
+            vec![
+                "plan",
+                f,
+                "--vary",
+                "database.connections",
+                "--range",
+                "8-16",
+                "--expect",
+                "errors == 0",
+                "--out",
+                o,
+            ],
+            "LO..HI",
+        ),
+        (
+            vec![
+                "plan",
+                f,
+                "--vary",
+                "database.connection",
+                "--range",
+                "1..4",
+                "--expect",
+                "errors == 0",
+                "--out",
+                o,
+            ],
+            "database.connection",
+        ),
+        (
+            vec![
+                "plan",
+                f,
+                "--vary",
+                "database.connections",
+                "--range",
+                "0..4",
+                "--expect",
+                "errors == 0",
+                "--out",
+                o,
+            ],
+            "connections",
+        ),
+        (
+            vec![
+                "plan",
+                f,
+                "--vary",
+                "database.connections",
+                "--range",
+                "1..4",
+                "--expect",
+                "p99 < 5",
+                "--out",
+                o,
+            ],
+            "not a summary metric",
+        ),
+    ] {
+        let out = stampede(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?} should mention {needle:?}: {stderr}"
+        );
+        assert!(!out_dir.exists(), "{args:?} wrote output");
+    }
+}

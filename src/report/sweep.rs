@@ -360,7 +360,7 @@ impl ChartOptions {
 }
 
 /// A metric's axis label, with its unit.
-fn metric_label(metric: &str) -> String {
+pub fn metric_label(metric: &str) -> String {
     match metric {
         "latency_ms.p999" => "p99.9 latency (ms)".into(),
         "db_queries_per_s_peak" => "peak DB queries per second".into(),

@@ -1,0 +1,448 @@
+//! `stampede plan`: the smallest (or largest) value of one parameter that
+//! meets every expectation, for capacity planning.
+//!
+//! A value passes when, over its replicates (seeds `seed + r`, common random
+//! numbers across values), the mean of every expectation's metric meets its
+//! threshold. The planner first scans the range at evenly spaced values (the
+//! chart's points, and a bracket around the answer), then bisects the bracket:
+//! to one unit for integer ranges, to 1/100 of the range otherwise. This
+//! assumes passing is monotone in the parameter; a scanned value that breaks
+//! monotonicity is reported.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::expect::Expectation;
+use crate::report::plot::{self, Figure, Panel, Series};
+use crate::report::sweep::{Stat, metric_label, significant};
+use crate::report::{OutputDir, SCENARIO_FILE, resolved_toml};
+use crate::scenario::{self, RawScenario, Scenario};
+use crate::sweep::{flatten, mean_ci95};
+
+/// What to plan: the parameter, its range, the goal.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Dotted path of the parameter varied.
+    pub vary: String,
+    /// Lowest value tried.
+    pub low: f64,
+    /// Highest value tried.
+    pub high: f64,
+    /// The range is whole numbers (both ends written without a point).
+    pub integer: bool,
+    /// Find the largest passing value instead of the smallest.
+    pub largest: bool,
+    /// Runs per value.
+    pub replicates: u32,
+    /// Values scanned before bisecting.
+    pub scan: usize,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+impl Request {
+    /// A value of the parameter as text: whole for integer ranges.
+    pub fn show(&self, v: f64) -> String {
+        if self.integer {
+            format!("{v:.0}")
+        } else {
+            significant(v)
+        }
+    }
+}
+
+/// Parses `LO..HI` into (low, high, integer).
+pub fn parse_range(text: &str) -> Result<(f64, f64, bool)> {
+    let bad = |why: &str| {
+        Error::BadInput(format!(
+            "--range {text}: {why}; write LO..HI with LO < HI, e.g. --range 8..256 or --range 0.5..4"
+        ))
+    };
+    let (lo, hi) = text.split_once("..").ok_or_else(|| bad("no `..`"))?;
+    let number = |s: &str| -> Result<f64> {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| bad(&format!("`{s}` is not a number")))
+    };
+    let (low, high) = (number(lo)?, number(hi)?);
+    if low >= high {
+        return Err(bad("LO is not below HI"));
+    }
+    let whole = |s: &str| s.trim().parse::<i64>().is_ok();
+    Ok((low, high, whole(lo) && whole(hi)))
+}
+
+/// One value tried: its statistics per expectation and whether all hold.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// The parameter's value.
+    pub value: f64,
+    /// Mean and 95% CI of each expectation's metric, in expectation order.
+    pub stats: Vec<Stat>,
+    /// Every expectation holds on the means.
+    pub passed: bool,
+}
+
+/// The planner's result.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The expectations planned against.
+    pub expectations: Vec<Expectation>,
+    /// Every value tried, in ascending order.
+    pub evaluations: Vec<Evaluation>,
+    /// The answer, if a value in the range passes.
+    pub answer: Option<f64>,
+    /// Tried values that break monotonicity (fail beyond the answer).
+    pub non_monotone: Vec<f64>,
+}
+
+impl Outcome {
+    /// The evaluation of `value`.
+    pub fn at(&self, value: f64) -> Option<&Evaluation> {
+        self.evaluations.iter().find(|e| e.value == value)
+    }
+}
+
+/// The scenario a plan varies, with the expectations that decide.
+pub struct Subject {
+    path: PathBuf,
+    text: String,
+    sets: Vec<String>,
+    /// The resolved scenario at the file's own value.
+    pub raw: RawScenario,
+    /// Its name.
+    pub name: String,
+    seed: u64,
+    expectations: Vec<Expectation>,
+}
+
+impl Subject {
+    /// Loads `path` with `sets`; `expect` (`"METRIC OP VALUE"`) replaces the file's `[expect]`.
+    pub fn load(path: &Path, sets: &[String], expect: &[String]) -> Result<Subject> {
+        let (scenario, raw) = scenario::load(path, sets)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::BadInput(format!("cannot read {}: {e}", path.display())))?;
+        let expectations = if expect.is_empty() {
+            scenario.expect.clone()
+        } else {
+            expect
+                .iter()
+                .map(|e| parse_flag(e))
+                .collect::<Result<Vec<_>>>()?
+        };
+        if expectations.is_empty() {
+            return Err(Error::BadInput(format!(
+                "{}: no expectations to plan against; add an [expect] table or give --expect \"latency_ms.p99 < 50\"",
+                path.display()
+            )));
+        }
+        Ok(Subject {
+            path: path.to_path_buf(),
+            text,
+            sets: sets.to_vec(),
+            raw,
+            name: scenario.name,
+            seed: scenario.seed,
+            expectations,
+        })
+    }
+
+    /// The expectations that decide.
+    pub fn expectations(&self) -> &[Expectation] {
+        &self.expectations
+    }
+
+    /// The scenario with `vary` set to `value`, validated like the file.
+    fn at(&self, vary: &str, value: f64, integer: bool) -> Result<Scenario> {
+        let mut sets = self.sets.clone();
+        sets.push(if integer {
+            format!("{vary}={}", value as i64)
+        } else {
+            format!("{vary}={value:?}")
+        });
+        scenario::from_text(&self.text, &self.path, &sets).map(|(s, _)| s)
+    }
+}
+
+/// Parses a `--expect` flag: `"latency_ms.p99 < 50"`.
+fn parse_flag(text: &str) -> Result<Expectation> {
+    let at = text.find(['<', '>', '=', '!']).ok_or_else(|| {
+        Error::BadInput(format!(
+            "--expect {text:?}: write METRIC OP VALUE, e.g. --expect \"latency_ms.p99 < 50\""
+        ))
+    })?;
+    let metric = text[..at].trim();
+    Expectation::parse(metric, &text[at..])
+        .map_err(|why| Error::BadInput(format!("--expect {text:?}: `{metric}` {why}")))
+}
+
+/// Runs the plan; see the module doc.
+pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(request.jobs.max(1))
+        .build()
+        .map_err(|e| Error::BadInput(format!("cannot start {} threads: {e}", request.jobs)))?;
+    let evaluate = |values: &[f64]| -> Result<Vec<Evaluation>> {
+        // Every value is validated before anything runs.
+        let scenarios = values
+            .iter()
+            .map(|&v| subject.at(&request.vary, v, request.integer))
+            .collect::<Result<Vec<_>>>()?;
+        let tasks: Vec<(usize, u32)> = (0..values.len())
+            .flat_map(|i| (0..request.replicates).map(move |r| (i, r)))
+            .collect();
+        let metrics: Vec<Vec<f64>> = pool.install(|| {
+            tasks
+                .par_iter()
+                .map(|&(i, r)| {
+                    let summary =
+                        engine::run(&scenarios[i], subject.seed.wrapping_add(r as u64)).summary;
+                    let all = flatten(&summary);
+                    subject
+                        .expectations
+                        .iter()
+                        .map(|e| {
+                            all.iter()
+                                .find(|(name, _)| *name == e.metric)
+                                .map_or(f64::NAN, |(_, v)| *v)
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        Ok(values
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| {
+                let stats: Vec<Stat> = subject
+                    .expectations
+                    .iter()
+                    .enumerate()
+                    .map(|(k, _)| {
+                        let xs: Vec<f64> = tasks
+                            .iter()
+                            .zip(&metrics)
+                            .filter(|((j, _), _)| *j == i)
+                            .map(|(_, m)| m[k])
+                            .collect();
+                        let (mean, half) = mean_ci95(&xs);
+                        Stat {
+                            n: xs.len(),
+                            mean,
+                            low: mean - half,
+                            high: mean + half,
+                        }
+                    })
+                    .collect();
+                let passed = subject
+                    .expectations
+                    .iter()
+                    .zip(&stats)
+                    .all(|(e, s)| e.holds(s.mean));
+                Evaluation {
+                    value,
+                    stats,
+                    passed,
+                }
+            })
+            .collect())
+    };
+
+    let snap = |v: f64| if request.integer { v.round() } else { v };
+    let steps = request.scan.max(2);
+    let mut scan: Vec<f64> = (0..steps)
+        .map(|i| snap(request.low + (request.high - request.low) * i as f64 / (steps - 1) as f64))
+        .collect();
+    scan.dedup();
+    let mut evaluations = evaluate(&scan)?;
+
+    // Orient the search so that "toward the goal" is always ascending index.
+    let order = |evals: &mut Vec<Evaluation>| {
+        evals.sort_by(|a, b| a.value.total_cmp(&b.value));
+        if request.largest {
+            evals.reverse();
+        }
+    };
+    order(&mut evaluations);
+    // The best passing value is the last one on the goal side before a failure,
+    // scanning from the side where values fail: smallest = first pass ascending.
+    let first_pass = evaluations.iter().position(|e| e.passed);
+    let mut answer = None;
+    if let Some(i) = first_pass {
+        answer = Some(evaluations[i].value);
+        if i > 0 {
+            let (mut fail, mut pass) = (evaluations[i - 1].value, evaluations[i].value);
+            let resolution = if request.integer {
+                1.0
+            } else {
+                (request.high - request.low) / 100.0
+            };
+            while (pass - fail).abs() > resolution {
+                let mid = snap((pass + fail) / 2.0);
+                if mid == pass || mid == fail {
+                    break;
+                }
+                let e = evaluate(&[mid])?.remove(0);
+                if e.passed {
+                    pass = mid;
+                } else {
+                    fail = mid;
+                }
+                evaluations.push(e);
+            }
+            answer = Some(pass);
+        }
+    }
+    order(&mut evaluations);
+    let non_monotone = match answer {
+        Some(a) => evaluations
+            .iter()
+            .filter(|e| {
+                !e.passed
+                    && (if request.largest {
+                        e.value < a
+                    } else {
+                        e.value > a
+                    })
+            })
+            .map(|e| e.value)
+            .collect(),
+        None => Vec::new(),
+    };
+    evaluations.sort_by(|a, b| a.value.total_cmp(&b.value));
+    Ok(Outcome {
+        expectations: subject.expectations.clone(),
+        evaluations,
+        answer,
+        non_monotone,
+    })
+}
+
+/// File names of a plan directory.
+pub const PLAN_FILE: &str = "plan.csv";
+
+/// Writes `plan.csv`, the chart and the resolved scenario into `dir`; returns the files.
+pub fn write(
+    dir: &Path,
+    subject: &Subject,
+    request: &Request,
+    outcome: &Outcome,
+) -> Result<Vec<PathBuf>> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![request.vary.clone(), "n".to_string()];
+    for e in &outcome.expectations {
+        header.push(format!("{e}"));
+        header.push(format!("{}.ci95_low", e.metric));
+        header.push(format!("{}.ci95_high", e.metric));
+    }
+    header.push("passed".into());
+    csv.write_record(&header).expect("writes to memory");
+    for ev in &outcome.evaluations {
+        let mut record = vec![ev.value.to_string(), request.replicates.to_string()];
+        for s in &ev.stats {
+            record.extend([s.mean.to_string(), s.low.to_string(), s.high.to_string()]);
+        }
+        record.push(ev.passed.to_string());
+        csv.write_record(&record).expect("writes to memory");
+    }
+    let mut files = OutputDir::create(dir)?;
+    files.put(
+        PLAN_FILE,
+        &csv.into_inner().expect("flushing to memory cannot fail"),
+    )?;
+    files.put(SCENARIO_FILE, resolved_toml(&subject.raw).as_bytes())?;
+    let chart = dir.join("plan.png");
+    plot::draw(&chart, &figure(subject, request, outcome))?;
+    files.written.push(chart);
+    Ok(files.written)
+}
+
+/// One panel per expectation: its metric across the values tried, with the threshold.
+fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
+    let goal = if request.largest {
+        "largest"
+    } else {
+        "smallest"
+    };
+    let answer = outcome
+        .answer
+        .map_or("none in range".to_string(), |a| request.show(a));
+    let panels = outcome
+        .expectations
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let points: Vec<(f64, f64)> = outcome
+                .evaluations
+                .iter()
+                .map(|ev| (ev.value, ev.stats[k].mean))
+                .collect();
+            let (lo, hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+                (a.min(p.1), b.max(p.1))
+            });
+            let mut series = vec![Series {
+                name: format!("mean and 95% CI over {} runs", request.replicates),
+                points,
+                error_bars: outcome
+                    .evaluations
+                    .iter()
+                    .map(|ev| (ev.value, ev.stats[k].low, ev.stats[k].high))
+                    .collect(),
+            }];
+            if let Some(a) = outcome.answer {
+                series.push(Series {
+                    name: format!("answer: {}", request.show(a)),
+                    points: vec![(a, lo.min(e.threshold)), (a, hi.max(e.threshold))],
+                    error_bars: Vec::new(),
+                });
+            }
+            Panel {
+                log_y: lo > 0.0 && hi / lo > 20.0,
+                reference: Some((e.threshold, format!("threshold: {e}"))),
+                ..Panel::new(metric_label(&e.metric), series)
+            }
+        })
+        .collect();
+    let pad = (request.high - request.low) * 0.03;
+    Figure {
+        title: format!(
+            "{}: {goal} {} meeting every expectation = {answer}",
+            subject.name, request.vary
+        ),
+        panels,
+        columns: 1,
+        warmup: 0.0,
+        x_range: (request.low - pad)..(request.high + pad),
+        x_label: request.vary.clone(),
+        x_names: Vec::new(),
+        faults: Vec::new(),
+        shared_legend: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_with_their_kind() {
+        assert_eq!(parse_range("8..256").unwrap(), (8.0, 256.0, true));
+        assert_eq!(parse_range("0.5..4").unwrap(), (0.5, 4.0, false));
+        for bad in ["8-256", "256..8", "a..b", "5..5"] {
+            assert!(parse_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expect_flags_read_metric_operator_and_value() {
+        let e = parse_flag("latency_ms.p99 <= 50").unwrap();
+        assert_eq!(e.to_string(), "latency_ms.p99 <= 50");
+        assert!(parse_flag("latency_ms.p99 50").is_err());
+        assert!(parse_flag("latency.p99 < 50").is_err());
+    }
+}
