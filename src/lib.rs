@@ -33,6 +33,12 @@
 //!   streaming histograms and a per-interval time series; **report**
 //!   ([`report`]): `summary.json`, `timeseries.csv`, charts.
 //!
+//! ## Around one run
+//! - [`sweep`]: a `[sweep]` grid × replicates on rayon, seeds from indices.
+//! - [`expect`]: `[expect]` thresholds on summary metrics.
+//! - [`check`]: expectations and baselines (relative tolerance, Welch's test).
+//! - [`plan`]: the smallest or largest parameter value meeting expectations.
+//!
 //! ## Example
 //! ```
 //! use std::path::Path;
