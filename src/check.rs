@@ -243,12 +243,7 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
     let file = dir.join(report::sweep::SWEEP_FILE);
     let mut reader = csv::Reader::from_path(&file).map_err(|e| missing(&file, &e))?;
     let bad = |why: String| Error::BadInput(format!("{}: {why}", file.display()));
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| bad(e.to_string()))?
-        .iter()
-        .map(String::from)
-        .collect();
+    let header = report::csv_header(&mut reader).map_err(|e| bad(e.to_string()))?;
     let first_metric = 3 + unit.sweep.paths.len();
     if header.len() < first_metric || header[3..first_metric] != unit.sweep.paths[..] {
         return Err(bad(format!(

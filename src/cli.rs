@@ -20,6 +20,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options of every command that runs many simulations.
+#[derive(Debug, clap::Args)]
+pub struct Parallel {
+    /// Worker threads [default: all cores]; results are identical for any value.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Override a scenario value (in every point and file), e.g. --set clients.rate=40000.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -44,12 +55,9 @@ pub enum Command {
         /// Output directory [default: results/<scenario name>-sweep/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads [default: all cores]; results are identical for any value.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Override a scenario value for every point, e.g. --set clients.rate=40000.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        /// Threads and overrides.
+        #[command(flatten)]
+        parallel: Parallel,
         /// Keep the runs already in DIR/runs and run only the missing ones.
         #[arg(long)]
         resume: bool,
@@ -84,12 +92,9 @@ pub enum Command {
         /// Also write the results as JUnit XML to FILE, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
-        /// Worker threads [default: all cores]; results are identical for any value.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Override a scenario value in every file, e.g. --set clients.rate=40000.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        /// Threads and overrides.
+        #[command(flatten)]
+        parallel: Parallel,
     },
     /// Find the smallest (or largest) value of one parameter that meets every expectation.
     Plan {
@@ -116,12 +121,9 @@ pub enum Command {
         /// Output directory [default: results/<scenario name>-plan/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads [default: all cores]; results are identical for any value.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Override a scenario value, e.g. --set clients.rate=60000.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
+        /// Threads and overrides.
+        #[command(flatten)]
+        parallel: Parallel,
     },
     /// Redraw the charts of a run or sweep directory from its CSV files.
     Plot {
@@ -164,8 +166,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Sweep {
             scenario,
             out,
-            jobs,
-            sets,
+            parallel: Parallel { jobs, sets },
             resume,
             shard,
         } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
@@ -179,8 +180,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             replicates,
             scan,
             out,
-            jobs,
-            sets,
+            parallel: Parallel { jobs, sets },
         } => {
             let subject = crate::plan::Subject::load(&scenario, &sets, &expects)?;
             let (low, high, integer) = crate::plan::parse_range(&range)?;
@@ -210,8 +210,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             tolerances,
             bless,
             junit,
-            jobs,
-            sets,
+            parallel: Parallel { jobs, sets },
         } => {
             let mut options = crate::check::Options {
                 baseline,

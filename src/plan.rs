@@ -351,10 +351,7 @@ pub fn write(
         csv.write_record(&record).expect("writes to memory");
     }
     let mut files = OutputDir::create(dir)?;
-    files.put(
-        PLAN_FILE,
-        &csv.into_inner().expect("flushing to memory cannot fail"),
-    )?;
+    files.put(PLAN_FILE, &crate::report::csv_bytes(csv))?;
     files.put(SCENARIO_FILE, resolved_toml(&subject.raw).as_bytes())?;
     let chart = dir.join("plan.png");
     plot::draw(&chart, &figure(subject, request, outcome))?;

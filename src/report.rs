@@ -95,7 +95,19 @@ pub fn to_csv<T: serde::Serialize>(rows: &[T]) -> Vec<u8> {
     for row in rows {
         writer.serialize(row).expect("rows serialise to memory");
     }
+    csv_bytes(writer)
+}
+
+/// The bytes of a CSV writer that wrote to memory.
+pub fn csv_bytes(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
     writer.into_inner().expect("flushing to memory cannot fail")
+}
+
+/// The header row of a CSV file being read, as owned strings.
+pub fn csv_header<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+) -> std::result::Result<Vec<String>, csv::Error> {
+    Ok(reader.headers()?.iter().map(String::from).collect())
 }
 
 /// The resolved scenario (defaults and overrides applied) as TOML.

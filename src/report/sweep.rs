@@ -158,7 +158,7 @@ impl SweepTable {
                 out.write_record(&record).expect("writes to memory");
             }
         }
-        out.into_inner().expect("flushing to memory cannot fail")
+        super::csv_bytes(out)
     }
 
     /// Reads `dir/aggregate.csv` back.
@@ -170,12 +170,7 @@ impl SweepTable {
                 "cannot read it ({e}); give a directory written by `stampede sweep`"
             ))
         })?;
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| bad(e.to_string()))?
-            .iter()
-            .map(String::from)
-            .collect();
+        let header = super::csv_header(&mut reader).map_err(|e| bad(e.to_string()))?;
         let metric_col = header
             .iter()
             .position(|h| h == "metric")
@@ -612,10 +607,7 @@ pub fn write_sweep(
     }
 
     let mut files = OutputDir::create(dir)?;
-    files.put(
-        SWEEP_FILE,
-        &rows.into_inner().expect("flushing to memory cannot fail"),
-    )?;
+    files.put(SWEEP_FILE, &super::csv_bytes(rows))?;
     files.put(AGGREGATE_FILE, &table.to_csv())?;
     files.put(SCENARIO_FILE, resolved_toml(raw).as_bytes())?;
     let charts = sweep_charts(dir, &sweep.name, &table, &ChartOptions::default())?;
