@@ -260,9 +260,26 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
+    // The file's expectations, for information: `stampede check` is the test.
+    let metrics = crate::sweep::flatten(s);
+    let expectations: String = scenario
+        .expect
+        .iter()
+        .map(|e| {
+            let v = metrics
+                .iter()
+                .find(|(name, _)| *name == e.metric)
+                .map_or(f64::NAN, |(_, v)| *v);
+            let verdict = if e.holds(v) { "met" } else { "NOT met" };
+            format!(
+                "\n  expect     {e}: {verdict} ({})",
+                report::sweep::significant(v)
+            )
+        })
+        .collect();
     say(&format!(
         "stampede run {} (seed {}): {simulated} requests simulated ({} after warmup) over {:.1} s \
-         in {wall_s:.2} s wall, {:.2} M requests/s\n{}\n  wrote {}/ ({})",
+         in {wall_s:.2} s wall, {:.2} M requests/s\n{}{expectations}\n  wrote {}/ ({})",
         s.scenario,
         s.seed,
         s.requests,
