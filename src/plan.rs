@@ -3,11 +3,12 @@
 //!
 //! A value passes when, over its replicates (seeds `seed + r`, common random
 //! numbers across values), the mean of every expectation's metric meets its
-//! threshold. The planner first scans the range at evenly spaced values (the
-//! chart's points, and a bracket around the answer), then bisects the bracket:
-//! to one unit for integer ranges, to 1/100 of the range otherwise. This
-//! assumes passing is monotone in the parameter; a scanned value that breaks
-//! monotonicity is reported.
+//! threshold. The planner first scans the range at evenly spaced values
+//! (geometrically spaced when the range spans a factor of 20 or more) — the
+//! chart's points, and a bracket around the answer — then bisects the
+//! bracket: to one unit for integer ranges, else to 1 % of the value
+//! (geometric) or 1/100 of the range. This assumes passing is monotone in the
+//! parameter; a tried value that breaks monotonicity is reported.
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// Whether the range spans a factor of 20 or more: then the scan is
+    /// geometric and the chart's x axis logarithmic.
+    pub fn geometric(&self) -> bool {
+        self.low > 0.0 && self.high / self.low >= 20.0
+    }
+
     /// A value of the parameter as text: whole for integer ranges.
     pub fn show(&self, v: f64) -> String {
         if self.integer {
@@ -255,8 +262,16 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
 
     let snap = |v: f64| if request.integer { v.round() } else { v };
     let steps = request.scan.max(2);
+    let (low, high) = (request.low, request.high);
     let mut scan: Vec<f64> = (0..steps)
-        .map(|i| snap(request.low + (request.high - request.low) * i as f64 / (steps - 1) as f64))
+        .map(|i| {
+            let t = i as f64 / (steps - 1) as f64;
+            snap(if request.geometric() {
+                low * (high / low).powf(t)
+            } else {
+                low + (high - low) * t
+            })
+        })
         .collect();
     scan.dedup();
     let mut evaluations = evaluate(&scan)?;
@@ -277,13 +292,21 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
         answer = Some(evaluations[i].value);
         if i > 0 {
             let (mut fail, mut pass) = (evaluations[i - 1].value, evaluations[i].value);
-            let resolution = if request.integer {
-                1.0
-            } else {
-                (request.high - request.low) / 100.0
+            let unresolved = |a: f64, b: f64| {
+                if request.integer {
+                    (a - b).abs() > 1.0
+                } else if request.geometric() {
+                    a.max(b) / a.min(b) > 1.01
+                } else {
+                    (a - b).abs() > (request.high - request.low) / 100.0
+                }
             };
-            while (pass - fail).abs() > resolution {
-                let mid = snap((pass + fail) / 2.0);
+            while unresolved(pass, fail) {
+                let mid = snap(if request.geometric() {
+                    (pass * fail).sqrt()
+                } else {
+                    (pass + fail) / 2.0
+                });
                 if mid == pass || mid == fail {
                     break;
                 }
@@ -405,7 +428,13 @@ fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
             }
         })
         .collect();
-    let pad = (request.high - request.low) * 0.03;
+    let (low, high) = (request.low, request.high);
+    let x_range = if request.geometric() {
+        low / 1.1..high * 1.1
+    } else {
+        let pad = (high - low) * 0.03;
+        low - pad..high + pad
+    };
     Figure {
         title: format!(
             "{}: {goal} {} meeting every expectation = {answer}",
@@ -414,7 +443,8 @@ fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
         panels,
         columns: 1,
         warmup: 0.0,
-        x_range: (request.low - pad)..(request.high + pad),
+        x_range,
+        log_x: request.geometric(),
         x_label: request.vary.clone(),
         x_names: Vec::new(),
         faults: Vec::new(),

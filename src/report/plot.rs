@@ -118,6 +118,8 @@ pub struct Figure {
     pub warmup: f64,
     /// The x axis range.
     pub x_range: Range<f64>,
+    /// Logarithmic x axis (for ranges spanning decades; the range must be positive).
+    pub log_x: bool,
     /// The x axis label, with its unit.
     pub x_label: String,
     /// Names of categorical x positions 0, 1, 2...; empty for a numeric axis.
@@ -286,15 +288,16 @@ where
         } else {
             (0.1, 10.0)
         };
-        draw_series(&area, panel, figure, show_x_label, (lo..hi).log_scale())
+        with_x_axis(&area, panel, figure, show_x_label, (lo..hi).log_scale())
     } else {
         let hi = ys.fold(0.0, f64::max);
         let hi = if hi > 0.0 { hi * 1.12 } else { 1.0 };
-        draw_series(&area, panel, figure, show_x_label, 0.0..hi)
+        with_x_axis(&area, panel, figure, show_x_label, 0.0..hi)
     }
 }
 
-fn draw_series<DB: DrawingBackend, Y>(
+/// Draws the panel with the figure's x axis, linear or logarithmic.
+fn with_x_axis<DB: DrawingBackend, Y>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
     figure: &Figure,
@@ -306,11 +309,34 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
+    let x = figure.x_range.clone();
+    if figure.log_x {
+        draw_series(area, panel, figure, show_x_label, x.log_scale(), y_spec)
+    } else {
+        draw_series(area, panel, figure, show_x_label, x, y_spec)
+    }
+}
+
+fn draw_series<DB: DrawingBackend, X, Y>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    figure: &Figure,
+    show_x_label: bool,
+    x_spec: X,
+    y_spec: Y,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(if show_x_label { 48 } else { 30 })
         .y_label_area_size(90)
-        .build_cartesian_2d(figure.x_range.clone(), y_spec)?;
+        .build_cartesian_2d(x_spec, y_spec)?;
     let names = &figure.x_names;
     let x_tick = |v: &f64| {
         if names.is_empty() {
@@ -415,10 +441,20 @@ where
     if let Some((value, label)) = &panel.reference {
         let Range { start, end } = figure.x_range;
         let steps = 60;
+        // Even dashes on screen: interpolate in the axis's own scale.
+        let at = move |k: usize| {
+            let t = k as f64 / steps as f64;
+            if figure.log_x {
+                start * (end / start).powf(t)
+            } else {
+                start + (end - start) * t
+            }
+        };
         let dashes = (0..steps).step_by(2).map(move |k| {
-            let a = start + (end - start) * k as f64 / steps as f64;
-            let b = start + (end - start) * (k + 1) as f64 / steps as f64;
-            PathElement::new([(a, *value), (b, *value)], REFERENCE_LINE.stroke_width(2))
+            PathElement::new(
+                [(at(k), *value), (at(k + 1), *value)],
+                REFERENCE_LINE.stroke_width(2),
+            )
         });
         chart
             .draw_series(dashes)?
@@ -470,6 +506,7 @@ pub fn run_charts(
         x_range: 0.0..end_s / seconds_per_unit,
         x_label: format!("simulated time ({time_unit})"),
         x_names: Vec::new(),
+        log_x: false,
         shared_legend: Vec::new(),
         faults: scenario
             .faults

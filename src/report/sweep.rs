@@ -516,6 +516,7 @@ fn comparison(
         x_range,
         x_label: table.params[x].clone(),
         x_names: if numeric_x { Vec::new() } else { x_levels },
+        log_x: false,
         faults: Vec::new(),
     }
 }
