@@ -50,3 +50,78 @@ fn same_seed_same_bytes_other_seed_other_results() {
         assert!(first != other, "{name} is the same with seed 2");
     }
 }
+
+#[test]
+fn plan_and_check_write_the_same_bytes_for_any_thread_count() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let small = r#"name = "small"
+duration = "6s"
+warmup = "1s"
+[clients]
+keys = 300
+rate = 2000
+[cache]
+ttl = "2s"
+prewarm = "fresh"
+[database]
+connections = 8
+query_time = { dist = "exponential", mean = "10ms" }
+[sweep]
+replicates = 2
+[sweep.grid]
+"strategy.kind" = ["none", "lock"]
+[expect]
+"latency_ms.p99" = "< 60"
+"#;
+    let file = tmp.path().join("small.toml");
+    fs::write(&file, small).unwrap();
+    let f = file.to_str().unwrap();
+    let mut plans = Vec::new();
+    let mut blessed = Vec::new();
+    for jobs in ["1", "2"] {
+        let plan = tmp.path().join(format!("plan-{jobs}"));
+        let out = stampede(&[
+            "plan",
+            f,
+            "--vary",
+            "clients.rate",
+            "--range",
+            "500..4000",
+            "--largest",
+            "--jobs",
+            jobs,
+            "--out",
+            plan.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        plans.push((
+            fs::read(plan.join("plan.csv")).unwrap(),
+            fs::read(plan.join("plan.png")).unwrap(),
+        ));
+        let base = tmp.path().join(format!("base-{jobs}"));
+        let out = stampede(&[
+            "check",
+            f,
+            "--baseline",
+            base.to_str().unwrap(),
+            "--bless",
+            "--jobs",
+            jobs,
+        ]);
+        assert!(out.status.code().is_some_and(|c| c <= 1));
+        blessed.push(fs::read(base.join("small-sweep/sweep.csv")).unwrap());
+    }
+    assert!(
+        plans[0] == plans[1],
+        "plan differs between --jobs 1 and --jobs 2"
+    );
+    assert!(
+        blessed[0] == blessed[1],
+        "check --bless differs between --jobs 1 and --jobs 2"
+    );
+}

@@ -4,7 +4,8 @@
 //!   Erlang C, the interactive response-time law).
 //! - `invariants`: properties that hold for any scenario (conservation of
 //!   requests, timeouts bound latency), over random scenarios.
-//! - `determinism`: same seed, same bytes; different seed, different results.
+//! - `determinism`: same seed, same bytes; different seed, different results;
+//!   plan and check identical for any --jobs.
 //! - `bad_input`: every class of bad input exits 2 with a message naming the key.
 //! - `cli`: the binary end to end on bundled scenarios, checking SPEC §3 outputs.
 //! - `sweeps`: grids on rayon, identical for any --jobs; bad grids; sweep charts.
