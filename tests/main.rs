@@ -1,7 +1,8 @@
 //! stampede's integration tests: one binary, one module per concern.
 //!
 //! - `analytic`: the model against closed-form results (TTL-cache hit ratio,
-//!   Erlang C, the interactive response-time law).
+//!   Erlang C, the interactive response-time law), and `stampede plan`
+//!   finding Erlang C's pool size and sustainable rate.
 //! - `invariants`: properties that hold for any scenario (conservation of
 //!   requests, timeouts bound latency), over random scenarios.
 //! - `determinism`: same seed, same bytes; different seed, different results;
