@@ -341,10 +341,9 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
     let mut report = Report::default();
     let mut outputs = outputs.into_iter();
     for (unit, baseline) in units.iter().zip(&baselines) {
-        let mine: Vec<RunOutput> = outputs.by_ref().take(unit.sweep.tasks().len()).collect();
-        let runs: Vec<SweepRun> = unit
-            .sweep
-            .tasks()
+        let tasks = unit.sweep.tasks();
+        let mine: Vec<RunOutput> = outputs.by_ref().take(tasks.len()).collect();
+        let runs: Vec<SweepRun> = tasks
             .iter()
             .zip(&mine)
             .map(|(&(point, replicate), out)| SweepRun {

@@ -266,10 +266,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .expect
         .iter()
         .map(|e| {
-            let v = metrics
-                .iter()
-                .find(|(name, _)| *name == e.metric)
-                .map_or(f64::NAN, |(_, v)| *v);
+            let v = e.measure(&metrics);
             let verdict = if e.holds(v) { "met" } else { "NOT met" };
             format!(
                 "\n  expect     {e}: {verdict} ({})",

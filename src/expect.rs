@@ -98,6 +98,14 @@ impl Expectation {
         })
     }
 
+    /// This expectation's metric in `metrics` (a flattened summary); NaN if absent.
+    pub fn measure(&self, metrics: &[(String, f64)]) -> f64 {
+        metrics
+            .iter()
+            .find(|(name, _)| *name == self.metric)
+            .map_or(f64::NAN, |(_, v)| *v)
+    }
+
     /// Whether `value` meets the condition.
     pub fn holds(&self, value: f64) -> bool {
         let t = self.threshold;

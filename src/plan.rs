@@ -21,7 +21,7 @@ use crate::report::plot::{self, Figure, Panel, Series};
 use crate::report::sweep::{Stat, metric_label, significant};
 use crate::report::{OutputDir, SCENARIO_FILE, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
-use crate::sweep::{flatten, mean_ci95};
+use crate::sweep::flatten;
 
 /// What to plan: the parameter, its range, the goal.
 #[derive(Clone, Debug)]
@@ -213,11 +213,7 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
                     subject
                         .expectations
                         .iter()
-                        .map(|e| {
-                            all.iter()
-                                .find(|(name, _)| *name == e.metric)
-                                .map_or(f64::NAN, |(_, v)| *v)
-                        })
+                        .map(|e| e.measure(&all))
                         .collect()
                 })
                 .collect()
@@ -237,13 +233,7 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
                             .filter(|((j, _), _)| *j == i)
                             .map(|(_, m)| m[k])
                             .collect();
-                        let (mean, half) = mean_ci95(&xs);
-                        Stat {
-                            n: xs.len(),
-                            mean,
-                            low: mean - half,
-                            high: mean + half,
-                        }
+                        Stat::of(&xs)
                     })
                     .collect();
                 let passed = subject

@@ -5,21 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::stampede;
-
-const SMALL: &str = r#"name = "small"
-duration = "6s"
-warmup = "1s"
-[clients]
-keys = 300
-rate = 2000
-[cache]
-ttl = "2s"
-prewarm = "fresh"
-[database]
-connections = 8
-query_time = { dist = "constant", value = "10ms" }
-"#;
+use crate::common::{SMALL, stampede};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let file = dir.join(name);

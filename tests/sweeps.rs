@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::common::stampede;
+use crate::common::{SMALL, stampede};
 
 const SWEEP: &str = r#"name = "small"
 duration = "8s"
@@ -245,25 +245,12 @@ fn interrupted_then_resumed_and_sharded_then_merged_equal_one_sweep() {
 }
 
 /// Two numeric parameters and a strategy: comparison chart and heatmaps.
-const SWEEP_2D: &str = r#"name = "grid2d"
-duration = "6s"
-warmup = "1s"
-[clients]
-keys = 300
-rate = 2000
-[cache]
-ttl = "2s"
-prewarm = "fresh"
-[database]
-connections = 8
-query_time = { dist = "constant", value = "10ms" }
-[sweep]
-replicates = 2
-[sweep.grid]
-"strategy.kind" = ["none", "lock"]
-"clients.rate" = [1000, 2000]
-"clients.zipf" = [0.8, 1.2]
-"#;
+fn sweep_2d() -> String {
+    format!(
+        "{SMALL}[sweep]\nreplicates = 2\n[sweep.grid]\n\"strategy.kind\" = [\"none\", \"lock\"]\n\
+         \"clients.rate\" = [1000, 2000]\n\"clients.zipf\" = [0.8, 1.2]\n"
+    )
+}
 
 fn charts_in(dir: &std::path::Path, ext: &str) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -278,7 +265,7 @@ fn charts_in(dir: &std::path::Path, ext: &str) -> Vec<String> {
 #[test]
 fn plot_redraws_sweep_charts_from_the_aggregate_with_chosen_metrics_axes_and_format() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = sweep_to(SWEEP_2D, tmp.path(), "2");
+    let out = sweep_to(&sweep_2d(), tmp.path(), "2");
     assert!(
         out.status.success(),
         "{}",

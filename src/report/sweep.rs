@@ -83,6 +83,19 @@ pub struct Stat {
     pub high: f64,
 }
 
+impl Stat {
+    /// The mean and 95% confidence interval of `xs` (Student's t).
+    pub fn of(xs: &[f64]) -> Stat {
+        let (mean, half) = mean_ci95(xs);
+        Stat {
+            n: xs.len(),
+            mean,
+            low: mean - half,
+            high: mean + half,
+        }
+    }
+}
+
 /// The aggregate of a sweep: what `aggregate.csv` holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepTable {
@@ -111,16 +124,7 @@ impl SweepTable {
                     .map(|r| flatten(&r.summary).into_iter().map(|(_, v)| v).collect())
                     .collect();
                 (0..metrics.len())
-                    .map(|m| {
-                        let xs: Vec<f64> = values.iter().map(|v| v[m]).collect();
-                        let (mean, half) = mean_ci95(&xs);
-                        Stat {
-                            n: xs.len(),
-                            mean,
-                            low: mean - half,
-                            high: mean + half,
-                        }
-                    })
+                    .map(|m| Stat::of(&values.iter().map(|v| v[m]).collect::<Vec<_>>()))
                     .collect()
             })
             .collect();
