@@ -33,6 +33,8 @@ pub struct Scenario {
     pub seed: u64,
     /// Width of one time-series row.
     pub interval: SimDuration,
+    /// Most requests in flight at once; beyond it the run stops as overloaded.
+    pub max_in_flight: u64,
     /// The clients.
     pub clients: Clients,
     /// The cache.

@@ -27,6 +27,10 @@ pub struct RawScenario {
     /// Width of one time-series row.
     #[serde(default = "default_interval")]
     pub interval: String,
+    /// Most requests in flight at once before the run is stopped as overloaded
+    /// (a guard on memory, not a model parameter).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: u64,
     /// The clients and the keys they ask for.
     pub clients: RawClients,
     /// The Redis-like cache.
@@ -405,6 +409,9 @@ fn default_warmup() -> String {
 }
 fn default_seed() -> u64 {
     1
+}
+fn default_max_in_flight() -> u64 {
+    1_000_000
 }
 fn default_interval() -> String {
     "1s".into()

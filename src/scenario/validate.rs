@@ -19,6 +19,8 @@ use crate::time::{SimDuration, parse_duration};
 pub const MAX_KEYS: u64 = 100_000_000;
 /// Most time-series rows a run may produce (duration / interval).
 pub const MAX_ROWS: u64 = 1_000_000;
+/// Largest `max_in_flight`: about 100 bytes of state per request in flight.
+pub const MAX_IN_FLIGHT: u64 = 100_000_000;
 /// z-score of the 99th percentile of a standard normal.
 const Z99: f64 = 2.326_347_874_040_841;
 
@@ -130,6 +132,15 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
             ),
         ));
     }
+    if raw.max_in_flight == 0 || raw.max_in_flight > MAX_IN_FLIGHT {
+        return Err(s.error(
+            "max_in_flight",
+            format!(
+                "is {}; it must be between 1 and {MAX_IN_FLIGHT} (each request in flight holds memory)",
+                raw.max_in_flight
+            ),
+        ));
+    }
     Ok(Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
@@ -137,6 +148,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         warmup,
         seed: raw.seed,
         interval,
+        max_in_flight: raw.max_in_flight,
         clients: clients(raw, s)?,
         cache: cache(raw, s)?,
         database: database(raw, s)?,
