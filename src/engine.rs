@@ -39,7 +39,7 @@ use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
 use queue::{EventKey, Lane, TimerHeap};
-use requests::{NO_USER, Phase, Reply, ReqRef, Request, Requests};
+use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
 /// What a run produced: the summary and the time series.
 #[derive(Clone, Debug)]
@@ -128,6 +128,15 @@ enum CpuStep {
     Answer,
     /// Compressing a computed value, then sending its SET.
     SendSet,
+}
+
+/// How a request's work ended (see [`Engine::end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// It has the value: the client, if it still waits, is answered.
+    Answer,
+    /// It failed: the client, if it still waits, gives up on this attempt.
+    Fail,
 }
 
 /// The sentinel key of an empty source.
@@ -449,7 +458,7 @@ impl Engine {
                 Source::Cpu => {
                     let (_, (r, step)) = self.cpu.pop().expect("peeked");
                     match step {
-                        CpuStep::Answer => self.answer_and_release(r),
+                        CpuStep::Answer => self.end(r, Ending::Answer),
                         CpuStep::SendSet => self.send_set(r),
                     }
                 }
@@ -626,8 +635,7 @@ impl Engine {
             user,
             attempt: 0,
             instance,
-            phase: Phase::Get,
-            reply: Reply::Stored,
+            phase: Phase::RetryWait,
             counted,
             first_read_pending: true,
             client_waiting: true,
@@ -656,7 +664,7 @@ impl Engine {
         let key = req.key;
         let at_server = self.now + self.half_latency;
         let reply = if self.cache_down {
-            Reply::Failed
+            GetReply::Failed
         } else {
             match self.cache.get(key, at_server) {
                 Lookup::Hit { .. }
@@ -665,12 +673,12 @@ impl Engine {
                 {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.corrupt_reads);
-                    Reply::Missing {
+                    GetReply::Missing {
                         lease: self.grant_lease(key, at_server),
                         stale: false,
                     }
                 }
-                Lookup::Hit { .. } if !self.strategy.reads_payload() => Reply::Hit(OnHit::Serve),
+                Lookup::Hit { .. } if !self.strategy.reads_payload() => GetReply::Hit(OnHit::Serve),
                 Lookup::Hit { .. } => {
                     let p = self.payload[key as usize];
                     let found = Found {
@@ -679,22 +687,20 @@ impl Engine {
                     };
                     let reader_now = self.app_clock(req.instance, self.now + self.cache_latency);
                     match on_hit(&self.strategy, found, reader_now, &mut self.strategy_rng) {
-                        OnHit::Expired => Reply::Missing {
+                        OnHit::Expired => GetReply::Missing {
                             lease: self.grant_lease(key, at_server),
                             stale: true,
                         },
-                        decision => Reply::Hit(decision),
+                        decision => GetReply::Hit(decision),
                     }
                 }
-                Lookup::Expired | Lookup::Miss => Reply::Missing {
+                Lookup::Expired | Lookup::Miss => GetReply::Missing {
                     lease: self.grant_lease(key, at_server),
                     stale: false,
                 },
             }
         };
-        let req = self.requests.get_mut(r);
-        req.phase = Phase::Get;
-        req.reply = reply;
+        self.requests.get_mut(r).phase = Phase::Get(reply);
         self.send_to_cache(r);
     }
 
@@ -702,7 +708,7 @@ impl Engine {
     fn serve_hit(&mut self, r: ReqRef) {
         match self.compression {
             Some(z) => self.after_cpu(r, z, CpuStep::Answer),
-            None => self.answer_and_release(r),
+            None => self.end(r, Ending::Answer),
         }
     }
 
@@ -741,9 +747,9 @@ impl Engine {
     fn on_cache_reply(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         match req.phase {
-            Phase::Get => self.on_get_reply(r, req),
-            Phase::LockTry => self.on_lock_reply(r, req),
-            Phase::Set => self.on_set_reply(r, req),
+            Phase::Get(reply) => self.on_get_reply(r, req, reply),
+            Phase::LockTry(reply) => self.on_lock_reply(r, req, reply),
+            Phase::Set(reply) => self.on_set_reply(r, reply),
             Phase::Sleep
             | Phase::Cpu
             | Phase::DbQueued
@@ -755,8 +761,8 @@ impl Engine {
         }
     }
 
-    fn on_get_reply(&mut self, r: ReqRef, req: Request) {
-        let hit = matches!(req.reply, Reply::Hit(_));
+    fn on_get_reply(&mut self, r: ReqRef, req: Request, reply: GetReply) {
+        let hit = matches!(reply, GetReply::Hit(_));
         if req.first_read_pending {
             self.requests.get_mut(r).first_read_pending = false;
             let class = self.class_of[req.key as usize];
@@ -768,19 +774,19 @@ impl Engine {
             self.metrics.bump(req.counted, field);
             self.class_metrics.bump(class, req.counted, class_field);
         }
-        match req.reply {
-            Reply::Hit(OnHit::Serve) => self.serve_hit(r),
-            Reply::Hit(OnHit::ServeAndRefresh) => {
+        match reply {
+            GetReply::Hit(OnHit::Serve) => self.serve_hit(r),
+            GetReply::Hit(OnHit::ServeAndRefresh) => {
                 self.serve_hit(r);
                 self.start_refresh(req);
             }
-            Reply::Hit(OnHit::ServeStaleAndRefresh) => {
+            GetReply::Hit(OnHit::ServeStaleAndRefresh) => {
                 self.metrics
                     .bump(req.counted, |c| &mut c.strategy.stale_served);
                 self.serve_hit(r);
                 self.start_refresh(req);
             }
-            Reply::Hit(OnHit::Recompute) => {
+            GetReply::Hit(OnHit::Recompute) => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.early_recomputations);
                 if self.queries_in_flight[req.key as usize] > 0 {
@@ -790,9 +796,9 @@ impl Engine {
                 }
                 self.submit_query(r);
             }
-            Reply::Hit(OnHit::Expired) => unreachable!("expired values are sent as misses"),
-            Reply::Missing { lease, stale } => self.on_miss(r, req, lease, stale),
-            Reply::Failed => {
+            GetReply::Hit(OnHit::Expired) => unreachable!("expired values are sent as misses"),
+            GetReply::Missing { lease, stale } => self.on_miss(r, req, lease, stale),
+            GetReply::Failed => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.cache_errors);
                 // Without the cache, only in-process coalescing still shares loads.
@@ -801,9 +807,6 @@ impl Engine {
                 } else {
                     self.submit_query(r);
                 }
-            }
-            Reply::LockWon | Reply::LockLost | Reply::Stored => {
-                unreachable!("a GET does not answer {:?}", req.reply)
             }
         }
     }
@@ -845,7 +848,7 @@ impl Engine {
                 } else if stale && serve_stale {
                     self.metrics
                         .bump(req.counted, |c| &mut c.strategy.stale_served);
-                    self.answer_and_release(r);
+                    self.end(r, Ending::Answer);
                 } else {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.lock_waits);
@@ -859,23 +862,21 @@ impl Engine {
     fn send_lock_try(&mut self, r: ReqRef) {
         let key = self.requests.get(r).key;
         let reply = match self.strategy {
-            _ if self.cache_down => Reply::Failed,
+            _ if self.cache_down => LockReply::Failed,
             Strategy::Lock { lease, .. } => self.try_lock(key, lease),
             // Background refreshes lock for twice the query time they expect.
             _ => self.try_lock(key, SimDuration::from_secs(10)),
         };
-        if reply == Reply::LockWon {
+        if reply == LockReply::Won {
             self.next_token = self.next_token.wrapping_add(1).max(1);
             self.lock_owner[key as usize] = self.next_token;
             self.requests.get_mut(r).lock_token = self.next_token;
         }
-        let req = self.requests.get_mut(r);
-        req.phase = Phase::LockTry;
-        req.reply = reply;
+        self.requests.get_mut(r).phase = Phase::LockTry(reply);
         self.send_to_cache(r);
     }
 
-    fn try_lock(&mut self, key: u32, lease: SimDuration) -> Reply {
+    fn try_lock(&mut self, key: u32, lease: SimDuration) -> LockReply {
         let lock_key = self.keys_total + key;
         match self.cache.set_if_absent(
             lock_key,
@@ -883,15 +884,15 @@ impl Engine {
             LOCK_VALUE_BYTES,
             Some(lease),
         ) {
-            Ok(true) => Reply::LockWon,
-            Ok(false) => Reply::LockLost,
-            Err(_) => Reply::Failed, // OOM: the lock cannot be taken
+            Ok(true) => LockReply::Won,
+            Ok(false) => LockReply::Lost,
+            Err(_) => LockReply::OutOfMemory,
         }
     }
 
-    fn on_lock_reply(&mut self, r: ReqRef, req: Request) {
-        match req.reply {
-            Reply::LockWon => {
+    fn on_lock_reply(&mut self, r: ReqRef, req: Request, reply: LockReply) {
+        match reply {
+            LockReply::Won => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.lock_acquisitions);
                 if let Strategy::Lock {
@@ -904,8 +905,8 @@ impl Engine {
                 }
                 self.submit_query(r);
             }
-            Reply::LockLost if req.background => self.release(r), // someone else refreshes
-            Reply::LockLost => {
+            LockReply::Lost if req.background => self.end(r, Ending::Fail), // someone else refreshes
+            LockReply::Lost => {
                 let Strategy::Lock {
                     retry,
                     max_wait,
@@ -920,10 +921,7 @@ impl Engine {
                         .bump_at(self.now, |c| &mut c.strategy.lock_timeouts);
                     match on_timeout {
                         OnTimeout::Compute => self.submit_query(r),
-                        OnTimeout::Fail => {
-                            self.give_up(r);
-                            self.release(r);
-                        }
+                        OnTimeout::Fail => self.end(r, Ending::Fail),
                     }
                 } else {
                     self.metrics
@@ -931,16 +929,17 @@ impl Engine {
                     self.sleep(r, retry);
                 }
             }
-            // The cache is unreachable: compute without a lock.
-            Reply::Failed if req.background => self.release(r),
-            Reply::Failed => {
+            // No lock to be had: a refresh gives up, a request computes without one.
+            LockReply::Failed | LockReply::OutOfMemory if req.background => {
+                self.end(r, Ending::Fail)
+            }
+            LockReply::Failed => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.cache_errors);
                 self.submit_query(r);
             }
-            Reply::Hit(_) | Reply::Missing { .. } | Reply::Stored => {
-                unreachable!("a lock attempt does not answer {:?}", req.reply)
-            }
+            // Counted by the cache as an OOM rejection; the cache itself is up.
+            LockReply::OutOfMemory => self.submit_query(r),
         }
     }
 
@@ -1070,7 +1069,7 @@ impl Engine {
     fn send_set(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         let reply = if self.cache_down {
-            Reply::Failed
+            SetReply::Failed
         } else {
             let ttl = self.draw_ttl(req.key);
             let delta = self.now.since(req.query_started);
@@ -1083,11 +1082,9 @@ impl Engine {
                 writer_now.0,
             );
             self.metrics.observe_memory(self.cache.used_memory());
-            Reply::Stored
+            SetReply::Done
         };
-        let req = self.requests.get_mut(r);
-        req.phase = Phase::Set;
-        req.reply = reply;
+        self.requests.get_mut(r).phase = Phase::Set(reply);
         self.send_to_cache(r);
     }
 
@@ -1120,29 +1117,10 @@ impl Engine {
         }
     }
 
-    fn on_set_reply(&mut self, r: ReqRef, req: Request) {
-        self.end_load(r, req, Self::answer_and_release);
-    }
-
-    /// A load (query, then SET) ended for `r`: releases its lock and refresh
-    /// flag, settles its coalesced followers and `r` itself with `settle`
-    /// (answer them, or fail them).
-    fn end_load(&mut self, r: ReqRef, req: Request, settle: fn(&mut Self, ReqRef)) {
-        if req.lock_token != 0 {
-            self.release_lock(req);
-        }
-        if req.background {
-            self.refreshing[req.key as usize] = false;
-        }
-        if self.loading.get(&(req.instance, req.key)) == Some(&r) {
-            self.loading.remove(&(req.instance, req.key));
-            let mut next = req.next_follower;
-            while let Some(f) = next {
-                next = self.requests.get(f).next_follower;
-                settle(self, f);
-            }
-        }
-        settle(self, r);
+    fn on_set_reply(&mut self, r: ReqRef, reply: SetReply) {
+        // Stored, refused for OOM or failed: the client gets the value it computed.
+        let (SetReply::Done | SetReply::Failed) = reply;
+        self.end(r, Ending::Answer);
     }
 
     /// Releases the lock if `req` still owns it (the compare-and-delete script).
@@ -1161,18 +1139,42 @@ impl Engine {
 
     // ---- endings ---------------------------------------------------------
 
-    /// The client gets its value (if it still waits), and the slot is freed.
-    fn answer_and_release(&mut self, r: ReqRef) {
-        let req = self.requests.get_mut(r);
-        if req.client_waiting {
-            req.client_waiting = false;
-            let (counted, arrived_at, user) = (req.counted, req.arrived_at, req.user);
-            self.metrics.bump(counted, |c| &mut c.served);
-            self.metrics
-                .record_latency(counted, self.now.since(arrived_at));
-            self.client_done(user);
+    /// Ends request `r`, whichever way its work ended: the one exit of every
+    /// request slot.
+    ///
+    /// Releases every hold `r` took (its lock, if it still owns it; its key's
+    /// refresh flag, if it is a background refresh; its coalescing group, whose
+    /// followers end the same way), settles its client if it still waits
+    /// (answer, or give up on this attempt), and frees the slot.
+    fn end(&mut self, r: ReqRef, ending: Ending) {
+        let req = *self.requests.get(r);
+        if req.lock_token != 0 {
+            self.release_lock(req);
         }
-        self.release(r);
+        if req.background {
+            self.refreshing[req.key as usize] = false;
+        }
+        if self.loading.get(&(req.instance, req.key)) == Some(&r) {
+            self.loading.remove(&(req.instance, req.key));
+            let mut next = req.next_follower;
+            while let Some(f) = next {
+                next = self.requests.get(f).next_follower;
+                self.end(f, ending);
+            }
+        }
+        if req.client_waiting {
+            match ending {
+                Ending::Answer => {
+                    self.metrics.bump(req.counted, |c| &mut c.served);
+                    self.metrics
+                        .record_latency(req.counted, self.now.since(req.arrived_at));
+                    self.client_done(req.user);
+                }
+                Ending::Fail => self.give_up(r),
+            }
+        }
+        self.requests.remove(r);
+        self.last_release = self.now;
     }
 
     fn on_timeout(&mut self, r: ReqRef) {
@@ -1193,15 +1195,8 @@ impl Engine {
         self.queries_in_flight[req.key as usize] -= 1;
         self.metrics.bump(req.counted, |c| &mut c.pool_timeouts);
         self.observe_db();
-        // The query never ran: release what the attempt holds, as the app's error path does.
-        self.end_load(r, req, Self::fail_and_release);
-    }
-
-    fn fail_and_release(&mut self, r: ReqRef) {
-        if self.requests.get(r).client_waiting {
-            self.give_up(r);
-        }
-        self.release(r);
+        // The query never ran: the attempt fails, as the app's error path does.
+        self.end(r, Ending::Fail);
     }
 
     /// The client gives up on attempt `r`: retry after the backoff, or fail.
@@ -1236,13 +1231,6 @@ impl Engine {
                 .record_latency(req.counted, self.now.since(req.arrived_at));
             self.client_done(req.user);
         }
-    }
-
-    /// Frees a request slot whose work has ended.
-    #[inline]
-    fn release(&mut self, r: ReqRef) {
-        self.requests.remove(r);
-        self.last_release = self.now;
     }
 
     /// A closed-loop user got its answer (or gave up): it thinks, then asks again.

@@ -253,3 +253,90 @@ fn corrupt_payloads_cause_a_silent_stampede() {
     assert!(s.db_queries >= s.strategy.corrupt_reads);
     assert!(s.hits > 0);
 }
+
+/// One hot key under `swr` whose 1 s refreshes run every 3 s (at 2, 5, 8 s...):
+/// the cache goes down at 8.5 s for 4 s, while the refresh started at 8 s runs.
+const SWR_OUTAGE: &str = r#"
+name = "swr-outage"
+duration = "90s"
+warmup = "1s"
+[clients]
+keys = 1
+rate = 2000
+[cache]
+latency = "500us"
+ttl = "2s"
+prewarm = "fresh"
+[database]
+connections = 2048
+query_time = { dist = "constant", value = "1s" }
+[strategy]
+kind = "swr"
+stale = "30s"
+[[events]]
+kind = "cache-down"
+at = "8500ms"
+duration = "4s"
+"#;
+
+#[test]
+fn r10_a_refresh_that_lost_its_lock_in_an_outage_releases_the_refresh_flag() {
+    // The refresh's SET fails while the cache is down, so its lock (10 s
+    // lease) outlives it; after the outage, refreshes lose that lock until it
+    // expires at 18 s. Each must still give the key's refresh flag back:
+    // refreshes resume every 3 s and no request misses again. (Before the fix
+    // the flag stayed set, no refresh ever ran again, and every 32 s the
+    // stale value expired into a stampede of about 2,000 duplicate queries.)
+    let out = run(SWR_OUTAGE, &[]);
+    let after = |t: f64| out.timeseries.iter().filter(move |r| r.t_s >= t);
+    let duplicates: u64 = after(13.0).map(|r| r.duplicate_queries).sum();
+    assert_eq!(duplicates, 0, "duplicate queries after the outage");
+    let refreshes: u64 = after(18.0).map(|r| r.refreshes).sum();
+    assert!(
+        (22..=25).contains(&refreshes),
+        "one refresh every 3 s from 18 s to 90 s: {refreshes}"
+    );
+    let misses: u64 = after(13.0).map(|r| r.misses).sum();
+    assert_eq!(misses, 0, "misses after the outage");
+}
+
+#[test]
+fn r10_a_lock_refused_for_oom_is_not_a_cache_error() {
+    // noeviction, 1,000 keys without TTL and room for about a hundred: once
+    // memory is full, every SET NX for a missing key is refused with OOM. The
+    // cache is up: no cache error; the request computes without the lock.
+    let s = run(
+        HOT_KEY,
+        &[
+            "clients.keys=1000",
+            "cache.ttl=none",
+            "cache.prewarm=none",
+            "cache.maxmemory=20000",
+            "cache.policy=noeviction",
+            "strategy.kind=lock",
+        ],
+    )
+    .summary;
+    assert!(s.oom_rejections > 1000, "{} OOM", s.oom_rejections);
+    assert_eq!(s.strategy.cache_errors, 0, "the cache never was down");
+    assert_eq!(s.errors, 0, "every request is still answered");
+    assert_eq!(s.requests, s.served);
+}
+
+#[test]
+fn r10_a_lock_waiter_that_times_out_then_reaches_max_wait_fails_once() {
+    // The client gives up at 100 ms (no retries); the lock waiter it leaves
+    // behind reaches max_wait at 200 ms with on_timeout = fail: one error.
+    let s = hot(&[
+        "strategy.kind=lock",
+        "strategy.lease=10s",
+        "strategy.retry=10ms",
+        "strategy.max_wait=200ms",
+        "strategy.on_timeout=fail",
+        "clients.timeout=100ms",
+        "database.query_time.value=1s",
+    ]);
+    assert!(s.timeouts > 0 && s.strategy.lock_timeouts > 0);
+    assert_eq!(s.requests, s.served + s.errors, "each request ends once");
+    assert_eq!(s.errors, s.timeouts, "every error is one timeout");
+}

@@ -15,21 +15,22 @@ pub struct ReqRef {
     generation: u32,
 }
 
-/// Where an attempt is in its path.
+/// Where an attempt is in its path; a cache command's phase carries its reply,
+/// typed per command, so a reply can only be read by the step that sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// A GET is on its way.
-    Get,
-    /// A `SET lock NX PX` is on its way.
-    LockTry,
+    /// A GET is on its way back.
+    Get(GetReply),
+    /// A `SET lock NX PX` is on its way back.
+    LockTry(LockReply),
+    /// The SET of the computed value is on its way back.
+    Set(SetReply),
     /// Sleeping before reading again (lock loser, lease-less memcache reader).
     Sleep,
     /// Waiting for a database connection.
     DbQueued,
     /// The database query is running.
     DbRunning,
-    /// The SET of the computed value is on its way.
-    Set,
     /// The app is compressing or decompressing the value.
     Cpu,
     /// Waiting for another request of its app instance to load the key (coalesce).
@@ -38,9 +39,9 @@ pub enum Phase {
     RetryWait,
 }
 
-/// What the last cache command answered, as the cache saw it at server time.
+/// The reply to a GET, as the cache saw the key at server time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reply {
+pub enum GetReply {
     /// A value was found; the strategy's decision about it.
     Hit(OnHit),
     /// Nothing usable: no key, an expired one, or a payload that failed to deserialize.
@@ -52,12 +53,28 @@ pub enum Reply {
     },
     /// The cache is down: the command failed.
     Failed,
-    /// `SET NX` won the lock.
-    LockWon,
-    /// `SET NX` found the lock taken.
-    LockLost,
-    /// A SET is done (stored, or refused for OOM: the value still reaches the client).
-    Stored,
+}
+
+/// The reply to `SET lock NX PX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockReply {
+    /// The lock was free: this request owns it now.
+    Won,
+    /// Another request holds the lock.
+    Lost,
+    /// Redis refused the write with OOM: memory is full and nothing can be evicted.
+    OutOfMemory,
+    /// The cache is down: the command failed.
+    Failed,
+}
+
+/// The reply to the SET of a computed value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetReply {
+    /// Stored, or refused with OOM (counted by the cache): the value still reaches the client.
+    Done,
+    /// The cache is down: the command failed.
+    Failed,
 }
 
 /// One attempt of a client request, or a background refresh (a retry is a new slot).
@@ -73,10 +90,8 @@ pub struct Request {
     pub attempt: u32,
     /// The application server handling it.
     pub instance: u16,
-    /// Where the attempt is.
+    /// Where the attempt is (with the reply of the cache command on its way back).
     pub phase: Phase,
-    /// The answer of the last cache command.
-    pub reply: Reply,
     /// Counted in the summary (arrived after warmup).
     pub counted: bool,
     /// The first cache read has not been classified as hit or miss yet.
@@ -86,6 +101,10 @@ pub struct Request {
     /// A background refresh: no client waits for it.
     pub background: bool,
     /// The lock token it holds (lock strategies); 0 when it holds none.
+    ///
+    /// A request's holds are this token, the refresh flag of its key (when
+    /// `background`) and its coalescing group (when it leads one); the engine
+    /// releases all of them in the one function every ending goes through.
     pub lock_token: u32,
     /// When it started waiting for another request's value (lock `max_wait`).
     pub waiting_since: SimTime,
