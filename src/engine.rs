@@ -1119,7 +1119,12 @@ impl Engine {
 
     fn on_set_reply(&mut self, r: ReqRef, reply: SetReply) {
         // Stored, refused for OOM or failed: the client gets the value it computed.
-        let (SetReply::Done | SetReply::Failed) = reply;
+        match reply {
+            SetReply::Done => {}
+            SetReply::Failed => self
+                .metrics
+                .bump_at(self.now, |c| &mut c.strategy.cache_errors),
+        }
         self.end(r, Ending::Answer);
     }
 
