@@ -251,8 +251,13 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     let (scenario, raw) = scenario::load(path, &sets)?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
     let started = Instant::now();
-    let output = crate::engine::run(&scenario, scenario.seed);
+    let output = crate::engine::run_with(&scenario, scenario.seed, &|notice| {
+        eprintln!("warning: {notice}")
+    });
     let wall_s = started.elapsed().as_secs_f64();
+    if let Some(stop @ crate::engine::Stop::Stalled { .. }) = output.stop {
+        return Err(Error::BadInput(format!("{}: {stop}", path.display())));
+    }
     let written = report::write_run(&dir, &scenario, &raw, &output)?;
     let s = &output.summary;
     let simulated: u64 = output.timeseries.iter().map(|r| r.requests).sum();
@@ -286,6 +291,13 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         dir.display(),
         names.join(", ")
     ));
+    if let Some(stop) = output.stop {
+        say(&format!(
+            "  NOT A NORMAL RESULT: {stop}; the outputs cover the run up to then and say so \
+             (summary.json `stopped`). Lower the load, add capacity, or raise max_in_flight."
+        ));
+        return Ok(1);
+    }
     Ok(0)
 }
 

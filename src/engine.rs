@@ -41,6 +41,48 @@ use crate::workload::{
 use queue::{EventKey, Lane, TimerHeap};
 use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
+/// Why a run stopped before every request ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop {
+    /// More than `max_in_flight` requests were in flight: the system is
+    /// overloaded and its queues would grow until the machine runs out of memory.
+    Overloaded {
+        /// When, in simulated seconds.
+        at_s: f64,
+        /// The bound that was exceeded.
+        max_in_flight: u64,
+    },
+    /// Simulated time stopped advancing: [`STALL_EVENTS`] events in a row at
+    /// one instant (a closed loop with zero think time and zero latency).
+    Stalled {
+        /// The instant, in simulated seconds.
+        at_s: f64,
+    },
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Stop::Overloaded {
+                at_s,
+                max_in_flight,
+            } => write!(
+                f,
+                "stopped at {at_s:.3} s: more than {max_in_flight} requests in flight (max_in_flight); \
+                 the system is overloaded and its queues grow without bound"
+            ),
+            Stop::Stalled { at_s } => write!(
+                f,
+                "stopped at {at_s:.3} s: simulated time stopped advancing ({STALL_EVENTS} events at one \
+                 instant): requests complete without time passing; give `clients.think` or `cache.latency` a positive value"
+            ),
+        }
+    }
+}
+
+/// Events in a row at one simulated instant after which a run is declared stalled.
+pub const STALL_EVENTS: u64 = 10_000_000;
+
 /// What a run produced: the summary and the time series.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
@@ -50,13 +92,25 @@ pub struct RunOutput {
     pub timeseries: Vec<TimeseriesRow>,
     /// The per-class time series (`classes.csv`).
     pub class_rows: Vec<ClassRow>,
+    /// Set when the run stopped before every request ended (also in the summary).
+    pub stop: Option<Stop>,
+    /// Holds still taken when the run ended (requests in flight, refresh
+    /// flags, coalescing groups): 0 for a run that was not stopped, an
+    /// invariant the tests check.
+    pub holds_left: usize,
 }
 
 /// Simulates `scenario` with `seed` and returns what it measured.
 pub fn run(scenario: &Scenario, seed: u64) -> RunOutput {
+    run_with(scenario, seed, &|_| {})
+}
+
+/// [`run`], telling `notice` while it runs what the user should know at once
+/// (the run is overloaded and heading for its `max_in_flight` stop).
+pub fn run_with(scenario: &Scenario, seed: u64, notice: &dyn Fn(&str)) -> RunOutput {
     let mut engine = Engine::new(scenario, seed);
-    engine.run_to_end();
-    engine.finish(scenario, seed)
+    let stop = engine.run_to_end(notice);
+    engine.finish(scenario, seed, stop)
 }
 
 /// Bytes of a lock's value (a random token).
@@ -194,6 +248,7 @@ struct Engine {
     keys_total: u32,
     churn_per_s: f64,
     arrivals_end: SimTime,
+    max_in_flight: u64,
     arrival: Arrival,
     cache_latency: SimDuration,
     half_latency: SimDuration,
@@ -215,6 +270,7 @@ struct Engine {
     keys_rng: Stream,
     ttl_rng: Stream,
     strategy_rng: Stream,
+    corruption_rng: Stream,
     // state
     now: SimTime,
     last_release: SimTime,
@@ -263,16 +319,17 @@ impl Engine {
         let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
         let class_of = assign_classes(keys, &shares);
         let class_metrics = ClassMetrics::new(&sc.clients.classes, &class_of);
-        let mut strategy_rng = stream(seed, Component::Strategy);
+        let mut skew_rng = stream(seed, Component::ClockSkew);
         let skew = sc.clients.clock_skew.0 as f64;
         let clock_offsets_ns = (0..sc.clients.app_instances)
-            .map(|_| ((unit_f64(&mut strategy_rng) * 2.0 - 1.0) * skew) as i64)
+            .map(|_| ((unit_f64(&mut skew_rng) * 2.0 - 1.0) * skew) as i64)
             .collect();
         let per_key = |used: bool| if used { keys as usize } else { 0 };
         let mut engine = Engine {
             keys_total: keys,
             churn_per_s: sc.clients.churn_per_s,
             arrivals_end: SimTime::ZERO + sc.duration,
+            max_in_flight: sc.max_in_flight,
             arrival: sc.clients.arrival,
             cache_latency: sc.cache.latency,
             half_latency: SimDuration(sc.cache.latency.0 / 2),
@@ -292,7 +349,8 @@ impl Engine {
             arrivals_rng: stream(seed, Component::Arrivals),
             keys_rng: stream(seed, Component::Keys),
             ttl_rng: stream(seed, Component::TtlJitter),
-            strategy_rng,
+            strategy_rng: stream(seed, Component::Strategy),
+            corruption_rng: stream(seed, Component::Corruption),
             now: SimTime::ZERO,
             last_release: SimTime::ZERO,
             seq: 0,
@@ -340,7 +398,7 @@ impl Engine {
             thinking: TimerHeap::default(),
             cpu: TimerHeap::default(),
             compression: sc.cache.compression,
-            metrics: Metrics::new(sc.warmup, sc.interval, sc.database.connections),
+            metrics: Metrics::new(sc.warmup, sc.duration, sc.interval, sc.database.connections),
             class_metrics,
         };
         engine.prewarm(sc.cache.prewarm, sc);
@@ -414,12 +472,48 @@ impl Engine {
         SimTime(t.0.saturating_add_signed(self.clock_offsets_ns[instance as usize]))
     }
 
-    /// Processes events until none is left.
-    fn run_to_end(&mut self) {
+    /// Processes events until every request has ended (or the run must stop).
+    ///
+    /// Once arrivals are over and no request is left, the events still pending
+    /// are timers of requests that have ended: they are not run, so a long
+    /// client timeout does not stretch the time series.
+    fn run_to_end(&mut self, notice: &dyn Fn(&str)) -> Option<Stop> {
+        let mut at_one_instant = 0u64;
+        // A tenth of the bound: time to say the run is overloaded.
+        let mut warn_above = self.max_in_flight / 10;
         loop {
+            let live = self.requests.live() as u64;
+            if live == 0 && self.arrivals_over() {
+                return None;
+            }
+            if live > warn_above {
+                if live > self.max_in_flight {
+                    return Some(Stop::Overloaded {
+                        at_s: self.now.as_secs_f64(),
+                        max_in_flight: self.max_in_flight,
+                    });
+                }
+                notice(&format!(
+                    "overloaded: {live} requests in flight at {:.1} s simulated and growing; \
+                     the run stops at {} (max_in_flight)",
+                    self.now.as_secs_f64(),
+                    self.max_in_flight
+                ));
+                warn_above = self.max_in_flight;
+            }
             let (key, source) = self.earliest();
             if key == NO_EVENT {
-                break;
+                return None;
+            }
+            if key.0 == self.now {
+                at_one_instant += 1;
+                if at_one_instant > STALL_EVENTS {
+                    return Some(Stop::Stalled {
+                        at_s: self.now.as_secs_f64(),
+                    });
+                }
+            } else {
+                at_one_instant = 0;
             }
             self.advance_to(key.0);
             match source {
@@ -466,6 +560,16 @@ impl Engine {
                 Source::Fault => self.on_fault(),
             }
         }
+    }
+
+    /// Whether no request can arrive any more: no arrival or think time is
+    /// pending and no fault edge (a spike) can start arrivals again.
+    fn arrivals_over(&self) -> bool {
+        self.next_arrival == NO_EVENT
+            && self.thinking.is_empty()
+            && self.faults[self.next_fault..]
+                .iter()
+                .all(|&(t, _)| t >= self.arrivals_end)
     }
 
     /// The earliest pending event and where it is.
@@ -669,7 +773,7 @@ impl Engine {
             match self.cache.get(key, at_server) {
                 Lookup::Hit { .. }
                     if self.corrupt_rate > 0.0
-                        && unit_f64(&mut self.strategy_rng) < self.corrupt_rate =>
+                        && unit_f64(&mut self.corruption_rng) < self.corrupt_rate =>
                 {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.corrupt_reads);
@@ -1245,12 +1349,22 @@ impl Engine {
         }
     }
 
-    fn finish(mut self, sc: &Scenario, seed: u64) -> RunOutput {
-        debug_assert_eq!(self.requests.live(), 0, "every request ends");
+    fn finish(mut self, sc: &Scenario, seed: u64, stop: Option<Stop>) -> RunOutput {
+        debug_assert!(
+            stop.is_some() || self.requests.live() == 0,
+            "every request ends"
+        );
         // Close every row up to the one holding the last event, and at least
-        // every row of the arrival period.
-        let end = self.last_release;
-        while self.metrics.row_start() <= end || self.metrics.row_start() < self.arrivals_end {
+        // every row of the arrival period unless the run stopped early.
+        let end = match stop {
+            Some(_) => self.now,
+            None => self.last_release,
+        };
+        let arrivals_end = match stop {
+            Some(_) => SimTime::ZERO,
+            None => self.arrivals_end,
+        };
+        while self.metrics.row_start() <= end || self.metrics.row_start() < arrivals_end {
             let row_end = self.metrics.row_end();
             self.close_row(row_end);
         }
@@ -1263,10 +1377,16 @@ impl Engine {
         let (mut summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
         let (classes, class_rows) = self.class_metrics.finish(self.cache.class_stats());
         summary.classes = classes;
+        summary.stopped = stop.map(|stop| stop.to_string());
+        let holds_left = self.requests.live()
+            + self.refreshing.iter().filter(|&&r| r).count()
+            + self.loading.len();
         RunOutput {
+            holds_left,
             summary,
             timeseries,
             class_rows,
+            stop,
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Memory is bounded by the number of time-series rows, never by the number
 //! of requests: latencies go into HDR histograms (3 significant digits), one
-//! for the summary and one reset at every row. [`RunSummary`] and
+//! for the summary and one reset at every row. The histograms have no upper
+//! bound (they grow by powers of two as needed), so no latency a run can reach
+//! is clamped; quantiles are reported to the 3 significant digits the
+//! histogram resolves and never outside the exact minimum and maximum. [`RunSummary`] and
 //! [`TimeseriesRow`] are the output contract (SPEC §3): every output file and
 //! every comparison is made from them.
 
@@ -13,8 +16,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::{SimDuration, SimTime};
 
-/// Largest latency the histograms resolve (1 hour); longer ones are clamped.
-const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+/// Significant decimal digits the latency histograms resolve.
+const LATENCY_DIGITS: u8 = 3;
+
+/// `x` rounded to `digits` significant decimal digits.
+fn round_significant(x: f64, digits: u8) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(digits as i32 - 1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}
 
 /// Request and database counts, over a row or over the summary period.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -163,6 +175,11 @@ pub struct RunSummary {
     pub latency_ms: LatencySummary,
     /// Hit ratio, memory and evictions per key class.
     pub classes: Vec<classes::ClassSummary>,
+    /// Present only when the run was stopped before every request ended
+    /// (overloaded, or stalled): why and when. Its numbers then cover the run
+    /// up to that moment only and are not a normal result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// One row of `timeseries.csv` (SPEC §3 contract). Counts are events within the row.
@@ -170,6 +187,10 @@ pub struct RunSummary {
 pub struct TimeseriesRow {
     /// Start of the row, seconds.
     pub t_s: f64,
+    /// The row starts after the last arrival: it holds only requests still
+    /// finishing (stragglers), not load; charts leave it out.
+    #[serde(default)]
+    pub drain: bool,
     /// Requests that arrived.
     pub requests: u64,
     /// First cache reads that hit.
@@ -233,34 +254,43 @@ pub struct Snapshot {
     pub used_memory: u64,
 }
 
-/// A latency histogram with an exact sum and maximum.
+/// A latency histogram with an exact sum, minimum and maximum.
 #[derive(Clone, Debug)]
 struct LatencyStats {
     histogram: Histogram<u64>,
     sum_ns: u128,
+    min_ns: u64,
     max_ns: u64,
 }
 
 impl LatencyStats {
     fn new() -> Self {
         LatencyStats {
-            histogram: Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3)
-                .expect("static histogram bounds are valid"),
+            // Auto-resizing: any u64 latency is recorded as it is.
+            histogram: Histogram::new(LATENCY_DIGITS).expect("3 significant digits are valid"),
             sum_ns: 0,
+            min_ns: u64::MAX,
             max_ns: 0,
         }
     }
 
     #[inline]
     fn record(&mut self, latency: SimDuration) {
-        let ns = latency.0.min(MAX_LATENCY_NS);
-        self.histogram.saturating_record(ns);
+        // `record`, not `saturating_record`: the latter clamps instead of resizing.
+        self.histogram
+            .record(latency.0)
+            .expect("an auto-resizing histogram records any latency");
         self.sum_ns += latency.0 as u128;
+        self.min_ns = self.min_ns.min(latency.0);
         self.max_ns = self.max_ns.max(latency.0);
     }
 
+    /// The `q` quantile in ms: the histogram's value rounded to the digits it
+    /// resolves, kept within the exact minimum and maximum.
     fn quantile_ms(&self, q: f64) -> f64 {
-        self.histogram.value_at_quantile(q) as f64 / 1e6
+        let bucket_ms = self.histogram.value_at_quantile(q) as f64 / 1e6;
+        round_significant(bucket_ms, LATENCY_DIGITS)
+            .clamp(self.min_ns as f64 / 1e6, self.max_ns as f64 / 1e6)
     }
 
     fn summary(&self) -> LatencySummary {
@@ -281,6 +311,7 @@ impl LatencyStats {
     fn reset(&mut self) {
         self.histogram.reset();
         self.sum_ns = 0;
+        self.min_ns = u64::MAX;
         self.max_ns = 0;
     }
 }
@@ -289,6 +320,7 @@ impl LatencyStats {
 #[derive(Debug)]
 pub struct Metrics {
     warmup: SimTime,
+    arrivals_end: SimTime,
     interval: SimDuration,
     connections: u32,
     /// Counts over the summary period.
@@ -312,8 +344,14 @@ pub struct Metrics {
 
 impl Metrics {
     /// Metrics for a run with this warmup, row width and pool size.
-    pub fn new(warmup: SimDuration, interval: SimDuration, connections: u32) -> Self {
+    pub fn new(
+        warmup: SimDuration,
+        arrivals: SimDuration,
+        interval: SimDuration,
+        connections: u32,
+    ) -> Self {
         Metrics {
+            arrivals_end: SimTime::ZERO + arrivals,
             warmup: SimTime::ZERO + warmup,
             interval,
             connections,
@@ -433,6 +471,7 @@ impl Metrics {
         let quantile = |q: f64| has_latency.then(|| row_latency.quantile_ms(q));
         self.rows.push(TimeseriesRow {
             t_s: self.row_start.as_secs_f64(),
+            drain: self.row_start >= self.arrivals_end,
             requests: self.row.requests,
             hits: self.row.hits,
             misses: self.row.misses,
@@ -516,6 +555,7 @@ impl Metrics {
             simulated_s: end.as_secs_f64(),
             latency_ms: self.total_latency.summary(),
             classes: Vec::new(),
+            stopped: None,
         };
         (summary, self.rows)
     }

@@ -30,6 +30,10 @@ pub enum Component {
     Strategy = 6,
     /// Each key's value size, drawn once per key.
     ValueSizes = 7,
+    /// Each app instance's clock offset, drawn once per instance.
+    ClockSkew = 8,
+    /// Whether a read's payload fails to deserialize (`corrupt_rate`).
+    Corruption = 9,
 }
 
 /// Creates the stream of `component` for a run seeded with `seed`.

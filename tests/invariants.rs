@@ -4,8 +4,31 @@ use proptest::prelude::*;
 
 use crate::common::run;
 
+/// Every strategy kind, with options that make it act within a 6 s run.
+const STRATEGIES: [&str; 8] = [
+    "kind = \"none\"",
+    "kind = \"lock\"\nlease = \"50ms\"\nretry = \"5ms\"\nmax_wait = \"100ms\"\non_timeout = \"fail\"",
+    "kind = \"lease-lock\"\nlease = \"20ms\"\nrenew = \"10ms\"\nretry = \"5ms\"",
+    "kind = \"early\"\nwindow = \"500ms\"\nprobability = 0.3\nbackground = true",
+    "kind = \"xfetch\"\nbeta = 2.0",
+    "kind = \"swr\"\nstale = \"1s\"",
+    "kind = \"coalesce\"",
+    "kind = \"memcache-lease\"\nlease_interval = \"100ms\"\nretry = \"10ms\"\nstale = true",
+];
+
+/// No fault, or one of each kind, inside the 6 s run.
+const FAULTS: [&str; 6] = [
+    "",
+    "[[events]]\nkind = \"flush\"\nat = \"3s\"",
+    "[[events]]\nkind = \"cache-down\"\nat = \"2s\"\nduration = \"1500ms\"",
+    "[[events]]\nkind = \"evict\"\nat = \"3s\"\nrank = 1",
+    "[[events]]\nkind = \"spike\"\nat = \"2s\"\nduration = \"1s\"\nrate = 3.0",
+    "[[events]]\nkind = \"db-slowdown\"\nat = \"2s\"\nduration = \"1s\"\nfactor = 5.0",
+];
+
 /// A random but valid scenario: open or closed loop, with or without
-/// timeouts, retries, pool timeouts and processor sharing, often overloaded.
+/// timeouts, retries, pool timeouts and processor sharing, often overloaded,
+/// under any strategy, fault and eviction policy.
 fn scenario_text() -> impl Strategy<Value = String> {
     (
         (1u32..5_000, 0.0f64..1.5, prop::bool::ANY, 100.0f64..8_000.0),
@@ -13,6 +36,7 @@ fn scenario_text() -> impl Strategy<Value = String> {
         (1u32..40, prop::option::of(1u32..8), 1u64..40, 0u64..5_000),
         (0.0f64..0.5, 0u64..3, 0u64..i64::MAX as u64),
         (prop::option::of(20_000u64..400_000), 0usize..10),
+        (0..STRATEGIES.len(), 0..FAULTS.len(), 1u32..4),
     )
         .prop_map(
             |(
@@ -21,6 +45,7 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 (connections, cores, query_ms, ttl_ms),
                 (jitter, warmup_s, seed),
                 (maxmemory, policy),
+                (strategy, fault, instances),
             )| {
                 let memory = maxmemory.map_or(String::new(), |m| {
                     let policy = stampede::cache::policy::EvictionPolicy::NAMES[policy];
@@ -38,9 +63,12 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 format!(
                     "name = \"prop\"\nduration = \"6s\"\nwarmup = \"{warmup_s}s\"\nseed = {seed}\ninterval = \"250ms\"\n\
                      [clients]\nkeys = {keys}\nzipf = {zipf}\n{arrival}\n{timeout}\nretries = {retries}\nretry_backoff = \"30ms\"\n\
+                     app_instances = {instances}\n\
                      [cache]\nlatency = \"1ms\"\n{ttl}\nttl_jitter = {jitter}\n{memory}\n\
                      [database]\nconnections = {connections}\n{pool}\n{cores}\n\
-                     query_time = {{ dist = \"exponential\", mean = \"{query_ms}ms\" }}\n"
+                     query_time = {{ dist = \"exponential\", mean = \"{query_ms}ms\" }}\n\
+                     [strategy]\n{}\n{}\n",
+                    STRATEGIES[strategy], FAULTS[fault]
                 )
             },
         )
@@ -64,12 +92,21 @@ proptest! {
         prop_assert_eq!(s.requests, s.served + s.errors, "served + errors");
         // Each request's first cache read is a hit or a miss.
         prop_assert_eq!(s.requests, s.hits + s.misses, "hits + misses");
-        // Every failure is a timeout or a pool timeout; retries follow failures.
-        prop_assert!(s.errors <= s.timeouts + s.pool_timeouts);
-        prop_assert!(s.retries <= s.timeouts + s.pool_timeouts);
+        // Every failure is a timeout, a pool timeout, a lock waiter's
+        // max_wait, or a coalesced follower sharing its leader's failure;
+        // retries follow failures.
+        let st = s.strategy;
+        let causes = s.timeouts + s.pool_timeouts + st.lock_timeouts + st.coalesced;
+        prop_assert!(s.errors <= causes, "{} errors, {} causes", s.errors, causes);
+        prop_assert!(s.retries <= causes);
         prop_assert!(s.duplicate_queries <= s.db_queries);
         prop_assert!(s.db_utilization >= 0.0 && s.db_utilization <= 1.0 + 1e-9);
-        prop_assert!(s.latency_ms.p50 <= s.latency_ms.p99 && s.latency_ms.p99 <= s.latency_ms.max * 1.001);
+        // Quantiles are ordered and never above the exact maximum (r10).
+        let l = s.latency_ms;
+        prop_assert!(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, "{:?}", l);
+        prop_assert!(out.stop.is_none(), "{:?}", out.stop);
+        // Every hold (request, lock, refresh flag, coalescing group) released.
+        prop_assert_eq!(out.holds_left, 0);
         // The time series covers every request, warmup included.
         let rows = &out.timeseries;
         let arrived: u64 = rows.iter().map(|r| r.requests).sum();
@@ -82,8 +119,19 @@ proptest! {
         if let Some(limit) = maxmemory_of(&text) {
             prop_assert!(s.used_memory_peak <= limit + 228, "peak {} limit {limit}", s.used_memory_peak);
         } else {
-            prop_assert_eq!(s.evicted_keys + s.oom_rejections, 0);
+            // Only the `evict` fault evicts without a memory limit: one key.
+            let faulted = u64::from(text.contains("kind = \"evict\""));
+            prop_assert!(s.evicted_keys <= faulted && s.oom_rejections == 0);
         }
+    }
+
+    #[test]
+    fn app_instances_matter_only_to_coalescing_and_skew(text in scenario_text()) {
+        // Without clock skew, only coalesce keeps per-instance state.
+        prop_assume!(!text.contains("kind = \"coalesce\""));
+        let one = run(&text, &["clients.app_instances=1"]).summary;
+        let three = run(&text, &["clients.app_instances=3"]).summary;
+        prop_assert_eq!(one, three);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod checks;
 mod cli;
 mod common;
 mod determinism;
+mod guards;
 mod invariants;
 mod memory;
 mod strategies;

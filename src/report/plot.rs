@@ -483,6 +483,13 @@ pub fn run_charts(
     class_rows: &[ClassRow],
     format: Format,
 ) -> Result<Vec<PathBuf>> {
+    // Rows after the last arrival hold only stragglers, not load: not drawn.
+    let arrivals_end_s = scenario.duration.as_secs_f64();
+    let rows: Vec<&TimeseriesRow> = rows.iter().filter(|r| r.t_s < arrivals_end_s).collect();
+    let class_rows: Vec<&ClassRow> = class_rows
+        .iter()
+        .filter(|r| r.t_s < arrivals_end_s)
+        .collect();
     let interval_s = scenario.interval.as_secs_f64();
     let end_s = rows.last().map_or(1.0, |r| r.t_s + interval_s);
     let (time_unit, seconds_per_unit) = time_unit(end_s);
