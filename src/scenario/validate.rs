@@ -13,7 +13,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::strategy::OnTimeout;
-use crate::time::{SimDuration, parse_duration};
+use crate::time::{MAX_DURATION, SimDuration, format_duration, parse_duration};
 
 /// Most keys a scenario may have: per-key state is kept for every key.
 pub const MAX_KEYS: u64 = 100_000_000;
@@ -37,15 +37,30 @@ pub struct Source<'a> {
 impl Source<'_> {
     /// A bad-input error about `key`, located in the file or on the command line.
     pub fn error(&self, key: &str, problem: impl std::fmt::Display) -> Error {
-        let place = if self.overridden.iter().any(|p| p == key) {
-            format!("{} (from --set {key})", self.file)
-        } else {
-            match locate(self.text, key) {
-                Some((line, column)) => format!("{}:{line}:{column}", self.file),
-                None => self.file.to_string(),
+        Error::BadInput(format!("{}: `{key}` {problem}", self.place(key)))
+    }
+
+    /// Where `key` comes from: `file (from --set PATH)` when a `--set` gave it (or
+    /// a table holding it), else `file:line:column` of the key, or of the nearest
+    /// enclosing table written in the file when the key itself is absent.
+    fn place(&self, key: &str) -> String {
+        if let Some(path) = self
+            .overridden
+            .iter()
+            .find(|p| key == p.as_str() || key.starts_with(&format!("{p}.")))
+        {
+            return format!("{} (from --set {path})", self.file);
+        }
+        let mut prefix = key;
+        loop {
+            if let Some((line, column)) = locate(self.text, prefix) {
+                return format!("{}:{line}:{column}", self.file);
             }
-        };
-        Error::BadInput(format!("{place}: `{key}` {problem}"))
+            match prefix.rfind(['.', '[']) {
+                Some(i) => prefix = &prefix[..i],
+                None => return self.file.to_string(),
+            }
+        }
     }
 
     /// A bad-input error about entry `key` of `[table]`, where `key` may hold dots
@@ -56,6 +71,49 @@ impl Source<'_> {
             None => self.file.to_string(),
         };
         Error::BadInput(format!("{place}: `{table}.\"{key}\"` {problem}"))
+    }
+
+    /// A bad-input error from the TOML parser or serde, on `parsed` (the file's
+    /// text, or the text of the scenario with its `--set` overrides applied).
+    ///
+    /// The parser knows the byte span; this names the key it falls in
+    /// (`database.query_time.p99`), the file's line (or the `--set`), and says
+    /// what is allowed in words rather than Rust types.
+    pub fn parse_error(&self, e: &toml::de::Error, parsed: &str) -> Error {
+        let message = plain_types(e.message().trim());
+        let span = e.span().unwrap_or_default();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next());
+        let mut key =
+            if missing.is_some() && (span.is_empty() || span.len() >= parsed.trim_end().len()) {
+                None // a key missing at the top level: the span is empty or the whole file
+            } else if message.starts_with("duplicate key") {
+                parsed
+                    .get(span.clone())
+                    .map(|k| k.trim_matches(['"', '\'']).to_string())
+            } else {
+                e.span().and_then(|span| path_at(parsed, span.start))
+            };
+        if let Some(missing) = missing {
+            key = Some(match key {
+                Some(table) => format!("{table}.{missing}"),
+                None => missing.to_string(),
+            });
+        }
+        let place = match (&key, e.span()) {
+            // Parsing the file itself: the parser's position is exact.
+            (_, Some(span)) if self.overridden.is_empty() && parsed == self.text => {
+                let (line, column) = line_column(self.text, span.start);
+                format!("{}:{line}:{column}", self.file)
+            }
+            (Some(key), _) => self.place(key),
+            (None, _) => self.file.to_string(),
+        };
+        match key {
+            Some(key) => Error::BadInput(format!("{place}: `{key}`: {message}")),
+            None => Error::BadInput(format!("{place}: invalid TOML: {message}")),
+        }
     }
 
     fn duration(&self, key: &str, text: &str) -> Result<SimDuration> {
@@ -72,8 +130,22 @@ impl Source<'_> {
 }
 
 /// Finds the 1-based line and column of dotted `key` in the TOML `text`.
+///
+/// Array elements are indexed as in error messages: `clients.classes[1].ttl`,
+/// `events[0].at`.
 pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
     locate_parts(text, &key.split('.').collect::<Vec<_>>())
+}
+
+/// Splits `name[3]` into `("name", Some(3))`.
+fn indexed(part: &str) -> (&str, Option<usize>) {
+    match part.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
+        Some((name, index)) => match index.parse() {
+            Ok(i) => (name, Some(i)),
+            Err(_) => (part, None),
+        },
+        None => (part, None),
+    }
 }
 
 /// Finds the 1-based line and column of the key at `parts` (table, sub-table..., key).
@@ -82,15 +154,109 @@ fn locate_parts(text: &str, parts: &[&str]) -> Option<(usize, usize)> {
     let mut span = None;
     let mut table = Some(root.get_ref());
     for part in parts {
-        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == *part)?;
+        let (name, index) = indexed(part);
+        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == name)?;
         span = Some(k.span());
-        table = v.get_ref().as_table();
+        table = match index {
+            None => v.get_ref().as_table(),
+            Some(i) => {
+                let element = v.get_ref().as_array()?.get(i)?;
+                span = Some(element.span());
+                element.get_ref().as_table()
+            }
+        };
     }
-    let offset = span?.start;
+    Some(line_column(text, span?.start))
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    Some((line, column))
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// The dotted path of the innermost key whose key or value holds byte `offset`
+/// of `text` (`database.query_time.p99`, `clients.classes[1].ttl`), to name the key a
+/// parser error is about.
+pub fn path_at(text: &str, offset: usize) -> Option<String> {
+    let root = DeTable::parse(text).ok()?;
+    let parts = path_in_table(root.get_ref(), offset)?;
+    let mut path = String::new();
+    for part in parts {
+        if !path.is_empty() && !part.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(&part);
+    }
+    Some(path)
+}
+
+fn path_in_table(table: &DeTable, offset: usize) -> Option<Vec<String>> {
+    for (k, v) in table.iter() {
+        let holds = k.span().contains(&offset) || v.span().contains(&offset);
+        if let Some(mut inner) = path_in_value(v.get_ref(), offset) {
+            inner.insert(0, key_name(k.get_ref()));
+            return Some(inner);
+        }
+        if holds {
+            return Some(vec![key_name(k.get_ref())]);
+        }
+    }
+    None
+}
+
+fn path_in_value(value: &toml::de::DeValue, offset: usize) -> Option<Vec<String>> {
+    match value {
+        toml::de::DeValue::Table(t) => path_in_table(t, offset),
+        toml::de::DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(mut inner) = path_in_value(item.get_ref(), offset) {
+                    inner.insert(0, format!("[{i}]"));
+                    return Some(inner);
+                }
+                if item.span().contains(&offset) {
+                    return Some(vec![format!("[{i}]")]);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Serde's messages name Rust types (`expected u64`); say what a scenario may hold instead.
+fn plain_types(message: &str) -> String {
+    message
+        .replace(
+            "expected u64",
+            "expected a whole number from 0 to 9223372036854775807",
+        )
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected f64", "expected a number")
+        .replace("invalid type: sequence", "invalid type: array")
+}
+
+/// A key as written in a dotted path: quoted when it holds anything but letters,
+/// digits, `_` and `-` (`expect."latency_ms.p99"`).
+fn key_name(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
 }
 
 /// Validates `raw` into a [`Scenario`]; `source` locates errors.
@@ -631,26 +797,82 @@ fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
 
 /// Validates a duration distribution written at `key`.
 pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Distribution> {
-    Ok(match raw {
-        RawDistribution::Constant { value } => {
-            Distribution::Constant(s.duration(&format!("{key}.value"), value)?)
+    let field = |name: &str| format!("{key}.{name}");
+    let takes: &[&str] = match raw.dist.as_str() {
+        "constant" => &["value"],
+        "exponential" => &["mean"],
+        "lognormal" => &["median", "p99"],
+        other => {
+            return Err(s.error(
+                &field("dist"),
+                format!(
+                    "is {other:?}; allowed: \"constant\" (with value), \"exponential\" (with mean), \"lognormal\" (with median and p99)"
+                ),
+            ));
         }
-        RawDistribution::Exponential { mean } => {
-            Distribution::Exponential(s.positive_duration(&format!("{key}.mean"), mean)?)
+    };
+    let params = [
+        ("value", &raw.value),
+        ("mean", &raw.mean),
+        ("median", &raw.median),
+        ("p99", &raw.p99),
+    ];
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(name, v)| v.is_some() && !takes.contains(name))
+    {
+        return Err(s.error(
+            &field(name),
+            format!(
+                "does not apply to dist = \"{}\", which takes {}",
+                raw.dist,
+                takes.join(" and ")
+            ),
+        ));
+    }
+    let need = |name: &str, value: &Option<String>| -> Result<String> {
+        value.clone().ok_or_else(|| {
+            s.error(
+                &field(name),
+                format!(
+                    "is missing; dist = \"{}\" needs {}",
+                    raw.dist,
+                    takes.join(" and ")
+                ),
+            )
+        })
+    };
+    Ok(match raw.dist.as_str() {
+        "constant" => {
+            Distribution::Constant(s.duration(&field("value"), &need("value", &raw.value)?)?)
         }
-        RawDistribution::Lognormal { median, p99 } => {
-            let median_ns = s.positive_duration(&format!("{key}.median"), median)?.0 as f64;
-            let p99_ns = s.duration(&format!("{key}.p99"), p99)?.0 as f64;
+        "exponential" => Distribution::Exponential(
+            s.positive_duration(&field("mean"), &need("mean", &raw.mean)?)?,
+        ),
+        _ => {
+            let median = need("median", &raw.median)?;
+            let p99 = need("p99", &raw.p99)?;
+            let median_ns = s.positive_duration(&field("median"), &median)?.0 as f64;
+            let p99_ns = s.duration(&field("p99"), &p99)?.0 as f64;
             if p99_ns <= median_ns {
                 return Err(s.error(
-                    &format!("{key}.p99"),
+                    &field("p99"),
                     format!("is {p99}, not above the median {median}; a lognormal's p99 exceeds its median"),
                 ));
             }
-            Distribution::Lognormal {
-                mu: median_ns.ln(),
-                sigma: (p99_ns / median_ns).ln() / Z99,
+            let mu = median_ns.ln();
+            let sigma = (p99_ns / median_ns).ln() / Z99;
+            let mean_ns = (mu + sigma * sigma / 2.0).exp();
+            if mean_ns > MAX_DURATION.0 as f64 {
+                return Err(s.error(
+                    &field("p99"),
+                    format!(
+                        "is {p99} with median {median}: so wide a lognormal has a mean above {} (100 years), the longest allowed duration; narrow it",
+                        format_duration(MAX_DURATION)
+                    ),
+                ));
             }
+            Distribution::Lognormal { mu, sigma }
         }
     })
 }
@@ -939,9 +1161,12 @@ mod tests {
             overridden: &[],
         };
         let d = distribution(
-            &RawDistribution::Lognormal {
-                median: "20ms".into(),
-                p99: "120ms".into(),
+            &RawDistribution {
+                dist: "lognormal".into(),
+                value: None,
+                mean: None,
+                median: Some("20ms".into()),
+                p99: Some("120ms".into()),
             },
             "q",
             &source,
