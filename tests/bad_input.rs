@@ -513,3 +513,147 @@ fn r10_parser_errors_name_the_key_and_line() {
         &["bad.toml:17:", "`clients.classes[0].ttl`"],
     );
 }
+
+#[test]
+fn r10_rate_beyond_simulatable_is_refused() {
+    // rate = 1e300 used to allocate until the machine died.
+    rejects(
+        &replace("rate = 1000", "rate = 1e300"),
+        &[],
+        &["bad.toml:6:1", "`clients.rate`", "1e300", "1e10"],
+    );
+    rejects(
+        &replace(
+            "duration = \"5s\"",
+            "duration = \"36500d\"\ninterval = \"36500s\"",
+        ),
+        &[],
+        &["`clients.rate`", "1e10"],
+    );
+    rejects(
+        &format!(
+            "{GOOD}\n[[events]]\nkind = \"spike\"\nat = \"1s\"\nduration = \"1s\"\nrate = 1e300\n"
+        ),
+        &[],
+        &["bad.toml:18:1", "`events[0].rate`", "1e10"],
+    );
+    rejects(
+        &replace(
+            "rate = 1000",
+            "arrival = \"closed\"\nclients = 5000000\nthink = \"1ns\"",
+        ),
+        &[],
+        &["`clients.clients`", "1e10"],
+    );
+    rejects(
+        &replace(
+            "rate = 1000",
+            "arrival = \"closed\"\nclients = 5\nthink = \"0s\"",
+        )
+        .replace("[cache]", "[cache]\nlatency = \"0s\""),
+        &[],
+        &["`clients.think`", "above zero"],
+    );
+    for float in ["nan", "inf", "-inf"] {
+        rejects(
+            &replace("rate = 1000", &format!("rate = {float}")),
+            &[],
+            &["bad.toml:6:1", "`clients.rate`"],
+        );
+    }
+}
+
+#[test]
+fn r10_heavy_but_simulatable_values_are_accepted() {
+    // An overloaded open system is legitimate: the engine's max_in_flight stops it.
+    let text = GOOD
+        .replace("rate = 1000", "rate = 100000")
+        .replace("duration = \"5s\"", "duration = \"3600s\"");
+    let (s, _) = stampede::scenario::from_text(&text, std::path::Path::new("t.toml"), &[])
+        .expect("100,000 req/s for an hour is 3.6e8 requests, within the ceiling");
+    assert_eq!(s.duration.as_secs_f64(), 3600.0);
+    let at_ceiling = GOOD.replace("rate = 1000", "rate = 2e9");
+    assert!(
+        stampede::scenario::from_text(&at_ceiling, std::path::Path::new("t.toml"), &[]).is_ok(),
+        "2e9 req/s × 5 s = 1e10 requests is at the ceiling, not over it"
+    );
+}
+
+#[test]
+fn r10_huge_key_overhead_is_refused_not_wrapped() {
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nkey_overhead = 9223372036854775807",
+        ),
+        &[],
+        &["bad.toml:10:1", "`cache.key_overhead`", "1048576"],
+    );
+    rejects(
+        GOOD,
+        &["--set", "cache.ttl_overhead=5000000000"],
+        &[
+            "--set cache.ttl_overhead",
+            "`cache.ttl_overhead`",
+            "1048576",
+        ],
+    );
+}
+
+#[test]
+fn r10_huge_size_is_refused_not_saturated() {
+    // A 400-digit size parsed as infinity and saturated to u64::MAX.
+    let huge = format!("maxmemory = \"1{}kb\"", "0".repeat(400));
+    rejects(
+        &replace("ttl = \"1s\"", &format!("ttl = \"1s\"\n{huge}")),
+        &[],
+        &["bad.toml:10:1", "`cache.maxmemory`", "1048576gb"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nmaxmemory = 9223372036854775807",
+        ),
+        &[],
+        &["`cache.maxmemory`", "1 PiB"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nvalue_size = { dist = \"lognormal\", median = \"1kb\", sigma = 1e300 }",
+        ),
+        &[],
+        &["`cache.value_size.sigma`", "(0, 10]"],
+    );
+    rejects(
+        &replace("ttl = \"1s\"", "ttl = \"1s\"\nvalue_size = \"513mb\""),
+        &[],
+        &["`cache.value_size`", "512 MB"],
+    );
+}
+
+#[test]
+fn r10_unsimulatable_factors_are_refused() {
+    let with = |extra: &str| format!("{GOOD}\n{extra}\n");
+    rejects(
+        &with("[[events]]\nkind = \"db-slowdown\"\nat = \"1s\"\nduration = \"1s\"\nfactor = 1e300"),
+        &[],
+        &["bad.toml:18:1", "`events[0].factor`", "1000"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\ncompression = { ratio = 2.0, cpu_per_kb = \"1h\" }",
+        ),
+        &[],
+        &["`cache.compression.cpu_per_kb`", "1s"],
+    );
+    rejects(
+        &replace(
+            "connections = 8",
+            "connections = 8\nquery_time = { dist = \"lognormal\", median = \"1ns\", p99 = \"36500d\" }",
+        ),
+        &[],
+        &["`database.query_time.p99`", "mean"],
+    );
+}

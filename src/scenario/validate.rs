@@ -21,6 +21,26 @@ pub const MAX_KEYS: u64 = 100_000_000;
 pub const MAX_ROWS: u64 = 1_000_000;
 /// Largest `max_in_flight`: about 100 bytes of state per request in flight.
 pub const MAX_IN_FLIGHT: u64 = 100_000_000;
+/// Most requests a run may be expected to simulate: rate × duration, plus what
+/// spikes add (closed loop: users × duration / (think + cache latency)). At a few
+/// million requests per second this is about an hour of computing; beyond it a
+/// typo such as `rate = 1e300` would run (and allocate) until the machine gives up.
+pub const MAX_EXPECTED_REQUESTS: f64 = 1e10;
+/// Most closed-loop users: each holds a request's state, as a request in flight does.
+pub const MAX_USERS: u64 = MAX_IN_FLIGHT;
+/// Largest `key_overhead` and `ttl_overhead` (1 MiB): a key costs Redis tens of
+/// bytes; more is a typo, and the engine keeps a key's bytes in 32 bits.
+pub const MAX_OVERHEAD_BYTES: u64 = 1 << 20;
+/// Largest size (`maxmemory`, sizes in general): 1 PiB (`"1048576gb"`).
+pub const MAX_SIZE_BYTES: u64 = 1 << 50;
+/// Largest `sigma` of a lognormal value size (ln-bytes); with the 512 MB cap on
+/// each value, wider only piles draws on the cap.
+pub const MAX_SIZE_SIGMA: f64 = 10.0;
+/// Largest `db-slowdown` factor: a thousand times slower is already an outage.
+pub const MAX_SLOWDOWN: f64 = 1000.0;
+/// Longest `cache.compression.cpu_per_kb`: one second per KB already makes a
+/// 512 MB value cost six days of CPU.
+pub const MAX_CPU_PER_KB: SimDuration = SimDuration::from_secs(1);
 /// z-score of the 99th percentile of a standard normal.
 const Z99: f64 = 2.326_347_874_040_841;
 
@@ -307,7 +327,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
             ),
         ));
     }
-    Ok(Scenario {
+    let scenario = Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
         duration,
@@ -321,7 +341,87 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         strategy: strategy(raw, s)?,
         faults: faults(raw, duration, s)?,
         expect: expectations(raw, s)?,
-    })
+    };
+    expected_work(&scenario, raw, s)?;
+    Ok(scenario)
+}
+
+/// A number as a person would write it: `20000`, `0.5`, or `1e300` when long.
+fn show(x: f64) -> String {
+    if x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-6) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// Refuses a workload larger than [`MAX_EXPECTED_REQUESTS`] before anything runs.
+///
+/// Open loop: rate × duration, plus rate × (multiplier − 1) × the part of each
+/// spike inside the run (an upper bound when spikes overlap). Closed loop: each
+/// user sends at most one request per think time plus cache round trip.
+fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
+    let seconds = sc.duration.as_secs_f64();
+    let limit = MAX_EXPECTED_REQUESTS;
+    match sc.clients.arrival {
+        Arrival::Poisson { rate_per_s } => {
+            let base = rate_per_s * seconds;
+            if base > limit {
+                return Err(s.error(
+                    "clients.rate",
+                    format!(
+                        "is {} requests/s: over duration {} that is {base:.3e} requests, more than the {limit:.0e} a run may simulate; lower the rate or shorten the run",
+                        show(rate_per_s),
+                        raw.duration
+                    ),
+                ));
+            }
+            let mut total = base;
+            for (i, e) in raw.events.iter().enumerate() {
+                let (Some(multiplier), Some(length)) = (e.rate, e.duration.as_deref()) else {
+                    continue;
+                };
+                if e.kind != "spike" || multiplier <= 1.0 {
+                    continue;
+                }
+                let at = parse_duration(&e.at).expect("checked in faults()");
+                let length = parse_duration(length).expect("checked in faults()");
+                let inside = length.0.min(sc.duration.0.saturating_sub(at.0));
+                total += rate_per_s * (multiplier - 1.0) * SimDuration(inside).as_secs_f64();
+                if total > limit {
+                    return Err(s.error(
+                        &format!("events[{i}].rate"),
+                        format!(
+                            "multiplies clients.rate = {} by {}: with it the run would simulate {total:.3e} requests, more than the {limit:.0e} a run may simulate; lower the multiplier or the rate",
+                            show(rate_per_s),
+                            show(multiplier)
+                        ),
+                    ));
+                }
+            }
+        }
+        Arrival::Closed { users, think } => {
+            let cycle_s = (think + sc.cache.latency).as_secs_f64();
+            if cycle_s == 0.0 {
+                return Err(s.error(
+                    "clients.think",
+                    "is 0 and so is cache.latency: a closed-loop user would send requests without simulated time passing; give think or cache.latency a duration above zero",
+                ));
+            }
+            let total = users as f64 * seconds / cycle_s;
+            if total > limit {
+                return Err(s.error(
+                    "clients.clients",
+                    format!(
+                        "is {users} users thinking {} between requests: over duration {} that is up to {total:.3e} requests, more than the {limit:.0e} a run may simulate; fewer users, a longer think time or a shorter run",
+                        format_duration(think),
+                        raw.duration
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn expectations(raw: &RawScenario, s: &Source) -> Result<Vec<Expectation>> {
@@ -393,10 +493,12 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
             let users = c.clients.ok_or_else(|| {
                 s.error("clients.clients", "is missing; arrival = \"closed\" needs the number of users, e.g. clients = 500")
             })?;
-            if users == 0 || users > u32::MAX as u64 {
+            if users == 0 || users > MAX_USERS {
                 return Err(s.error(
                     "clients.clients",
-                    format!("is {users}; it must be between 1 and {}", u32::MAX),
+                    format!(
+                        "is {users}; it must be between 1 and {MAX_USERS} (each user holds a request's state)"
+                    ),
                 ));
             }
             let think = match &c.think {
@@ -525,6 +627,19 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             format!("is {}; Redis allows hz between 1 and 500", c.hz),
         ));
     }
+    for (key, bytes) in [
+        ("cache.key_overhead", c.key_overhead),
+        ("cache.ttl_overhead", c.ttl_overhead),
+    ] {
+        if bytes > MAX_OVERHEAD_BYTES {
+            return Err(s.error(
+                key,
+                format!(
+                    "is {bytes} bytes; it must be at most {MAX_OVERHEAD_BYTES} (1 MiB): Redis spends tens of bytes per key"
+                ),
+            ));
+        }
+    }
     Ok(Cache {
         latency,
         ttl_jitter: c.ttl_jitter,
@@ -549,9 +664,20 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
                         ),
                     ));
                 }
+                let cpu_per_kb = s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?;
+                if cpu_per_kb > MAX_CPU_PER_KB {
+                    return Err(s.error(
+                        "cache.compression.cpu_per_kb",
+                        format!(
+                            "is {}; it must be at most {} per KB (a 512 MB value would already cost six days of CPU)",
+                            z.cpu_per_kb,
+                            format_duration(MAX_CPU_PER_KB)
+                        ),
+                    ));
+                }
                 Some(Compression {
                     ratio: z.ratio,
-                    cpu_per_kb: s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?,
+                    cpu_per_kb,
                 })
             }
         },
@@ -594,13 +720,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let value: f64 = number.parse().map_err(|_| {
         format!("`{text}` is not a size such as 100, \"512b\", \"2kb\" or \"64mb\"")
     })?;
-    Ok((value * scale as f64).round() as u64)
+    let bytes = value * scale as f64;
+    // A number of hundreds of digits parses as infinity, which `as u64` would
+    // silently saturate: compare as floats first.
+    if !(bytes.is_finite() && bytes <= MAX_SIZE_BYTES as f64) {
+        return Err(too_big(text));
+    }
+    Ok(bytes.round() as u64)
+}
+
+fn too_big(text: &str) -> String {
+    format!(
+        "`{text}` is too large; the largest size is {MAX_SIZE_BYTES} bytes (\"1048576gb\", 1 PiB)"
+    )
 }
 
 /// A size given as an integer or a string with units.
 fn size_value(value: &toml::Value, key: &str, s: &Source) -> Result<u64> {
     match value {
-        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::Integer(n) if *n >= 0 => match u64::try_from(*n) {
+            Ok(bytes) if bytes <= MAX_SIZE_BYTES => Ok(bytes),
+            _ => Err(s.error(key, too_big(&n.to_string()))),
+        },
         toml::Value::String(text) => parse_size(text).map_err(|why| s.error(key, why)),
         other => Err(s.error(
             key,
@@ -640,16 +781,22 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                     allowed(&["dist", "median", "sigma", "p99"])?;
                     let median =
                         field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
-                    if median == 0 {
-                        return Err(s.error(&format!("{key}.median"), "must be above 0 bytes"));
+                    if median == 0 || median > MAX_VALUE_BYTES {
+                        return Err(s.error(
+                            &format!("{key}.median"),
+                            format!("is {median} bytes; it must be above 0 and at most Redis's 512 MB string limit"),
+                        ));
                     }
                     let sigma = match (t.get("sigma"), field("p99")) {
                         (Some(sigma), None) => sigma
                             .as_float()
                             .or_else(|| sigma.as_integer().map(|i| i as f64))
-                            .filter(|x| x.is_finite() && *x > 0.0)
+                            .filter(|x| x.is_finite() && *x > 0.0 && *x <= MAX_SIZE_SIGMA)
                             .ok_or_else(|| {
-                                s.error(&format!("{key}.sigma"), "must be a number > 0")
+                                s.error(
+                                    &format!("{key}.sigma"),
+                                    format!("is {sigma}; it must be a number in (0, {MAX_SIZE_SIGMA}] (ln-bytes)"),
+                                )
                             })?,
                         (None, Some(p99)) => {
                             let p99 = p99?;
@@ -658,7 +805,14 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                                     s.error(&format!("{key}.p99"), "must exceed the median")
                                 );
                             }
-                            (p99 as f64 / median as f64).ln() / Z99
+                            let sigma = (p99 as f64 / median as f64).ln() / Z99;
+                            if sigma > MAX_SIZE_SIGMA {
+                                return Err(s.error(
+                                    &format!("{key}.p99"),
+                                    format!("is {p99} bytes, over {:.0e} times the median: the lognormal's sigma would exceed {MAX_SIZE_SIGMA}", (MAX_SIZE_SIGMA * Z99).exp()),
+                                ));
+                            }
+                            sigma
                         }
                         _ => {
                             return Err(s.error(
@@ -1117,10 +1271,12 @@ fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fa
                 forbid(&[("rank", e.rank.is_some()), ("rate", e.rate.is_some())])?;
                 needs("factor", e.factor.is_some())?;
                 let factor = e.factor.unwrap_or_default();
-                if !(factor.is_finite() && factor >= 0.01) {
+                if !(factor.is_finite() && (0.01..=MAX_SLOWDOWN).contains(&factor)) {
                     return Err(s.error(
                         &key("factor"),
-                        format!("is {factor}; the query-time multiplier must be >= 0.01"),
+                        format!(
+                            "is {factor}; the query-time multiplier must be between 0.01 and {MAX_SLOWDOWN}"
+                        ),
                     ));
                 }
                 FaultKind::DbSlowdown {
