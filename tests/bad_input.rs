@@ -657,3 +657,23 @@ fn r10_unsimulatable_factors_are_refused() {
         &["`database.query_time.p99`", "mean"],
     );
 }
+
+#[test]
+fn r10_value_size_errors_name_the_inner_key() {
+    let with_size = |v: &str| replace("ttl = \"1s\"", &format!("ttl = \"1s\"\nvalue_size = {v}"));
+    rejects(
+        &with_size("{ dist = \"constant\" }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.value`", "missing"],
+    );
+    rejects(
+        &with_size("{ dist = \"lognormal\", sigma = 1.0 }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.median`", "missing"],
+    );
+    rejects(
+        &with_size("{ dist = \"zipf\", value = 5 }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.dist`", "\"constant\""],
+    );
+}

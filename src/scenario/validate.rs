@@ -774,13 +774,22 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
             match t.get("dist").and_then(|d| d.as_str()) {
                 Some("constant") => {
                     allowed(&["dist", "value"])?;
-                    let bytes = field("value").ok_or_else(|| s.error(key, "needs `value`"))??;
+                    let bytes = field("value").ok_or_else(|| {
+                        s.error(
+                            &format!("{key}.value"),
+                            "is missing; dist = \"constant\" needs value, a size such as 100 or \"2kb\"",
+                        )
+                    })??;
                     SizeDistribution::Constant(bytes)
                 }
                 Some("lognormal") => {
                     allowed(&["dist", "median", "sigma", "p99"])?;
-                    let median =
-                        field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
+                    let median = field("median").ok_or_else(|| {
+                        s.error(
+                            &format!("{key}.median"),
+                            "is missing; dist = \"lognormal\" needs median and one of sigma or p99",
+                        )
+                    })??;
                     if median == 0 || median > MAX_VALUE_BYTES {
                         return Err(s.error(
                             &format!("{key}.median"),
@@ -816,8 +825,8 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                         }
                         _ => {
                             return Err(s.error(
-                                key,
-                                "a lognormal size needs exactly one of `sigma` or `p99`",
+                                &format!("{key}.sigma"),
+                                "and p99: a lognormal size needs exactly one of them, not both or neither",
                             ));
                         }
                     };
@@ -828,8 +837,11 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                 }
                 _ => {
                     return Err(s.error(
-                        key,
-                        "is a table without a known `dist`; allowed: a size (100, \"2kb\"), { dist = \"constant\", value }, { dist = \"lognormal\", median, sigma or p99 }",
+                        &format!("{key}.dist"),
+                        format!(
+                            "is {}; allowed: \"constant\" (with value) or \"lognormal\" (with median and sigma or p99); or give {key} as a size such as 100 or \"2kb\"",
+                            t.get("dist").map_or("missing".to_string(), |d| d.to_string())
+                        ),
                     ));
                 }
             }
@@ -839,7 +851,12 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
     if let SizeDistribution::Constant(bytes) = dist
         && bytes > MAX_VALUE_BYTES
     {
-        return Err(s.error(key, "exceeds Redis's 512 MB string limit"));
+        return Err(s.error(
+            key,
+            format!(
+                "is {bytes} bytes; it exceeds Redis's 512 MB string limit ({MAX_VALUE_BYTES} bytes)"
+            ),
+        ));
     }
     Ok(dist)
 }
