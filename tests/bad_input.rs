@@ -677,3 +677,16 @@ fn r10_value_size_errors_name_the_inner_key() {
         &["bad.toml:10:", "`cache.value_size.dist`", "\"constant\""],
     );
 }
+
+#[test]
+fn r10_lease_renewal_beyond_simulatable_is_refused() {
+    // renew = "1ns" made every query renew its lease millions of times: the run never ended.
+    rejects(
+        &format!("{GOOD}\n[strategy]\nkind = \"lease-lock\"\nlease = \"1ms\"\nrenew = \"1ns\"\n"),
+        &[],
+        &["bad.toml:17:1", "`strategy.renew`", "1e10"],
+    );
+    let fine =
+        format!("{GOOD}\n[strategy]\nkind = \"lease-lock\"\nlease = \"10ms\"\nrenew = \"5ms\"\n");
+    assert!(stampede::scenario::from_text(&fine, std::path::Path::new("t.toml"), &[]).is_ok());
+}

@@ -363,7 +363,7 @@ fn show(x: f64) -> String {
 fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
     let seconds = sc.duration.as_secs_f64();
     let limit = MAX_EXPECTED_REQUESTS;
-    match sc.clients.arrival {
+    let requests = match sc.clients.arrival {
         Arrival::Poisson { rate_per_s } => {
             let base = rate_per_s * seconds;
             if base > limit {
@@ -399,6 +399,7 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
                     ));
                 }
             }
+            total
         }
         Arrival::Closed { users, think } => {
             let cycle_s = (think + sc.cache.latency).as_secs_f64();
@@ -419,6 +420,31 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
                     ),
                 ));
             }
+            total
+        }
+    };
+    // lease-lock: every query renews its lease each `renew` while it runs, so a
+    // renewal period far below the query time multiplies the work.
+    if let Strategy::Lock {
+        renew: Some(renew), ..
+    } = sc.strategy
+    {
+        let query_ns = sc
+            .clients
+            .classes
+            .iter()
+            .map(|c| c.query_time.mean_ns())
+            .fold(0.0, f64::max);
+        let renewals = requests * query_ns / renew.0 as f64;
+        if renewals > limit {
+            return Err(s.error(
+                "strategy.renew",
+                format!(
+                    "is {}: with queries of {:.3} ms on average, up to {renewals:.3e} lease renewals, more than the {limit:.0e} commands a run may simulate; renew less often",
+                    format_duration(renew),
+                    query_ns / 1e6
+                ),
+            ));
         }
     }
     Ok(())
