@@ -313,14 +313,14 @@ pub fn load(path: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
 /// Parses, overrides and validates scenario `text`; `origin` names it in errors.
 pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
     let file = origin.display().to_string();
-    let parsed: RawScenario = toml::from_str(text).map_err(|e| {
-        Error::BadInput(format!(
-            "{file}: invalid scenario: {}",
-            e.to_string().trim_end()
-        ))
-    })?;
     let (raw, overridden) = if sets.is_empty() {
-        (parsed, Vec::new())
+        let source = validate::Source {
+            file: &file,
+            text,
+            overridden: &[],
+        };
+        let raw = toml::from_str(text).map_err(|e| source.parse_error(&e, text))?;
+        (raw, Vec::new())
     } else {
         overrides::apply(text, &file, sets)?
     };

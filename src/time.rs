@@ -113,19 +113,35 @@ const UNITS: &[(&str, u64)] = &[
     ("d", 86_400 * NANOS_PER_SEC),
 ];
 
+/// The longest duration a scenario may give: 100 years (36500 days).
+///
+/// Simulated time is a `u64` of nanoseconds, which ends after about 584 years;
+/// keeping every duration (run length, TTL, timeout, event time...) below a
+/// sixth of that leaves room for the sums the engine makes (an event's start
+/// plus its length, a TTL stretched by jitter plus a stale period) without
+/// ever reaching [`SimTime::NEVER`].
+pub const MAX_DURATION: SimDuration = SimDuration(36_500 * 86_400 * NANOS_PER_SEC);
+
 /// What a duration string may look like; used in error messages.
 pub const DURATION_HELP: &str = "a duration such as \"250ms\", \"1.5s\", \"5m\", \"24h\" or \"1m30s\" (units ns, us, ms, s, m, h, d)";
 
 /// Parses a human duration: one or more `<number><unit>` parts, e.g. `"1m30s"`.
 ///
 /// Fractions are allowed (`"0.5ms"`) and rounded to the nearest nanosecond.
+/// Durations longer than [`MAX_DURATION`] are refused, never wrapped.
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err(format!("empty duration; expected {DURATION_HELP}"));
     }
+    let too_long = || {
+        format!(
+            "`{text}` is too long; the longest allowed duration is {} (100 years)",
+            format_duration(MAX_DURATION)
+        )
+    };
     let mut rest = s;
-    let mut total: u128 = 0;
+    let mut total_ns: u128 = 0;
     while !rest.is_empty() {
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -138,12 +154,21 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             .iter()
             .find(|(unit, _)| tail.starts_with(unit))
             .ok_or_else(|| format!("`{text}` has an unknown unit; expected {DURATION_HELP}"))?;
-        total += (value * *scale as f64).round() as u128;
+        let part_ns = value * *scale as f64;
+        // A number of hundreds of digits parses as infinity: refuse it here,
+        // before the conversion to an integer could saturate and the sum wrap.
+        if !part_ns.is_finite() || part_ns > MAX_DURATION.0 as f64 {
+            return Err(too_long());
+        }
+        total_ns += part_ns.round() as u128;
+        if total_ns > MAX_DURATION.0 as u128 {
+            return Err(too_long());
+        }
         rest = tail[unit.len()..].trim_start();
     }
-    u64::try_from(total)
-        .map(SimDuration)
-        .map_err(|_| format!("`{text}` is too long (at most about 584 years)"))
+    Ok(SimDuration(
+        u64::try_from(total_ns).expect("total_ns was checked against MAX_DURATION"),
+    ))
 }
 
 /// Formats a duration with the largest unit that represents it exactly (`"1m"`, `"500us"`).
@@ -188,6 +213,16 @@ mod tests {
         assert_eq!(parse_duration("2min"), Ok(SimDuration::from_secs(120)));
         assert_eq!(parse_duration("1m30s"), Ok(SimDuration::from_secs(90)));
         assert_eq!(parse_duration("7d"), Ok(SimDuration::from_secs(604_800)));
+    }
+
+    #[test]
+    fn refuses_durations_beyond_the_ceiling_instead_of_wrapping() {
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        let huge = format!("1{}s1s", "0".repeat(400));
+        for bad in ["36501d", "300000000000d", huge.as_str(), "36500d1ns"] {
+            let err = parse_duration(bad).expect_err(bad);
+            assert!(err.contains("36500d"), "{bad}: {err}");
+        }
     }
 
     #[test]

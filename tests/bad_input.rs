@@ -108,7 +108,7 @@ fn unknown_keys_and_names_are_rejected() {
     rejects(
         &replace("rate = 1000", "rate = 1000\nrat = 5"),
         &[],
-        &["rat", "line 7"],
+        &["`clients.rat`", "bad.toml:7:1"],
     );
     rejects(
         &replace("name = \"ok\"", "name = \"ok\"\ncolour = \"blue\""),
@@ -138,8 +138,12 @@ fn unknown_keys_and_names_are_rejected() {
         &[],
         &["pareto", "constant"],
     );
-    rejects("name = \"x\"\nduration = [", &[], &["bad.toml", "line 2"]);
-    rejects(&replace("keys = 100\n", ""), &[], &["keys"]);
+    rejects("name = \"x\"\nduration = [", &[], &["bad.toml:2:"]);
+    rejects(
+        &replace("keys = 100\n", ""),
+        &[],
+        &["`clients.keys`", "bad.toml:4"],
+    );
 }
 
 #[test]
@@ -254,7 +258,7 @@ fn malformed_expectations_are_rejected_with_the_line_and_what_is_allowed() {
     rejects(
         &with("\"hit_ratio\" = 0.9"),
         &[],
-        &["bad.toml", "line 15", "in quotes, such as"],
+        &["bad.toml:15", "`expect.hit_ratio`", "in quotes, such as"],
     );
 }
 
@@ -353,4 +357,336 @@ fn check_and_plan_reject_bad_flags_before_running() {
         );
         assert!(!out_dir.exists(), "{args:?} wrote output");
     }
+}
+
+#[test]
+fn r10_huge_duration_is_refused_not_wrapped() {
+    // A number of hundreds of digits used to parse as infinity, saturate and
+    // wrap the sum to 1 s: a 1-second run instead of an error.
+    let huge = format!("duration = \"1{}s1s\"", "0".repeat(100));
+    rejects(
+        &replace("duration = \"5s\"", &huge),
+        &[],
+        &["bad.toml:2:1", "`duration`", "36500d (100 years)"],
+    );
+    rejects(
+        &replace("duration = \"5s\"", "duration = \"300000000000d\""),
+        &[],
+        &["bad.toml:2:1", "`duration`", "36500d"],
+    );
+    rejects(
+        GOOD,
+        &["--set", "cache.ttl=36501d"],
+        &["--set cache.ttl", "`cache.ttl`", "36500d"],
+    );
+}
+
+#[test]
+fn r10_table_given_as_array_is_refused() {
+    // serde fills a struct from an array by position: `clients = [20000, 1.0]`
+    // was read as keys = 20000, zipf = 1.0.
+    rejects(
+        "name = \"x\"\nduration = \"5s\"\nclients = [20000, 1.0]\n",
+        &[],
+        &["bad.toml:3:", "`clients`", "expected a table"],
+    );
+    rejects(
+        &replace(
+            "connections = 8",
+            "connections = 8\nquery_time = [\"constant\", \"20ms\"]",
+        ),
+        &[],
+        &["bad.toml:13:", "`database.query_time`", "expected a table"],
+    );
+    rejects(
+        &replace("ttl = \"1s\"", "ttl = \"1s\"\ncompression = [3.0, \"1ms\"]"),
+        &[],
+        &["bad.toml:10:", "`cache.compression`", "expected a table"],
+    );
+    rejects(
+        &replace(
+            "name = \"ok\"",
+            "name = \"ok\"\nevents = [[\"flush\", \"1s\"]]",
+        ),
+        &[],
+        &["bad.toml:2:", "`events[0]`", "expected a table"],
+    );
+    rejects(
+        &format!(
+            "{GOOD}\n[[clients.classes]]\nname = \"a\"\nshare = 1.0\nquery_time = [\"constant\", \"1ms\"]\n"
+        ),
+        &[],
+        &[
+            "bad.toml:17:",
+            "`clients.classes[0].query_time`",
+            "expected a table",
+        ],
+    );
+    rejects(
+        GOOD,
+        &["--set", "strategy=[\"lock\"]"],
+        &["--set strategy", "`strategy`", "expected a table"],
+    );
+}
+
+#[test]
+fn r10_bad_p99_names_query_time_p99() {
+    let with_query = |q: &str| {
+        replace(
+            "connections = 8",
+            &format!("connections = 8\nquery_time = {q}"),
+        )
+    };
+    rejects(
+        &with_query("{ dist = \"lognormal\", median = \"20ms\", p99 = 5 }"),
+        &[],
+        &[
+            "bad.toml:13:",
+            "`database.query_time.p99`",
+            "expected a string",
+        ],
+    );
+    rejects(
+        &with_query("{ dist = \"lognormal\", median = \"20ms\", p99 = \"1ms\" }"),
+        &[],
+        &["bad.toml:13:", "`database.query_time.p99`", "median"],
+    );
+    rejects(
+        &with_query("{ dist = \"lognormal\", median = \"20ms\" }"),
+        &[],
+        &["bad.toml:13:", "`database.query_time.p99`", "missing"],
+    );
+    rejects(
+        &with_query("{ dist = \"constant\", value = \"1ms\", mean = \"2ms\" }"),
+        &[],
+        &["`database.query_time.mean`", "does not apply"],
+    );
+    rejects(
+        &with_query("{ dist = \"pareto\", mean = \"1ms\" }"),
+        &[],
+        &["`database.query_time.dist`", "\"lognormal\""],
+    );
+    rejects(
+        &format!(
+            "{GOOD}\n[[clients.classes]]\nname = \"a\"\nshare = 0.5\n[[clients.classes]]\nname = \"b\"\nshare = 0.5\nquery_time = {{ dist = \"lognormal\", median = \"20ms\", p99 = \"1ms\" }}\n"
+        ),
+        &[],
+        &["bad.toml:20:", "`clients.classes[1].query_time.p99`"],
+    );
+}
+
+#[test]
+fn r10_parser_errors_name_the_key_and_line() {
+    rejects(
+        &replace("keys = 100", "keys = \"many\""),
+        &[],
+        &["bad.toml:5:8", "`clients.keys`", "whole number"],
+    );
+    rejects(
+        &replace("rate = 1000", "rate = \"fast\""),
+        &[],
+        &["bad.toml:6:8", "`clients.rate`", "expected a number"],
+    );
+    rejects(
+        &format!("{GOOD}\n[[clients.classes]]\nname = \"a\"\nshare = \"half\"\n"),
+        &[],
+        &["bad.toml:16:", "`clients.classes[0].share`"],
+    );
+    rejects(
+        &format!("{GOOD}\n[[clients.classes]]\nshare = 1.0\n"),
+        &[],
+        &["bad.toml:14:", "`clients.classes[0].name`", "missing"],
+    );
+    rejects(
+        &format!("{GOOD}\n[clients]\nkeys = 5\n"),
+        &[],
+        &["bad.toml:14:", "`clients`", "duplicate"],
+    );
+    rejects(
+        GOOD,
+        &["--set", "clients.keys=\"x\""],
+        &["--set clients.keys", "`clients.keys`"],
+    );
+    rejects(
+        &format!("{GOOD}\n[[clients.classes]]\nname = \"a\"\nshare = 1.0\nttl = \"-1s\"\n"),
+        &[],
+        &["bad.toml:17:", "`clients.classes[0].ttl`"],
+    );
+}
+
+#[test]
+fn r10_rate_beyond_simulatable_is_refused() {
+    // rate = 1e300 used to allocate until the machine died.
+    rejects(
+        &replace("rate = 1000", "rate = 1e300"),
+        &[],
+        &["bad.toml:6:1", "`clients.rate`", "1e300", "1e10"],
+    );
+    rejects(
+        &replace(
+            "duration = \"5s\"",
+            "duration = \"36500d\"\ninterval = \"36500s\"",
+        ),
+        &[],
+        &["`clients.rate`", "1e10"],
+    );
+    rejects(
+        &format!(
+            "{GOOD}\n[[events]]\nkind = \"spike\"\nat = \"1s\"\nduration = \"1s\"\nrate = 1e300\n"
+        ),
+        &[],
+        &["bad.toml:18:1", "`events[0].rate`", "1e10"],
+    );
+    rejects(
+        &replace(
+            "rate = 1000",
+            "arrival = \"closed\"\nclients = 5000000\nthink = \"1ns\"",
+        ),
+        &[],
+        &["`clients.clients`", "1e10"],
+    );
+    rejects(
+        &replace(
+            "rate = 1000",
+            "arrival = \"closed\"\nclients = 5\nthink = \"0s\"",
+        )
+        .replace("[cache]", "[cache]\nlatency = \"0s\""),
+        &[],
+        &["`clients.think`", "above zero"],
+    );
+    for float in ["nan", "inf", "-inf"] {
+        rejects(
+            &replace("rate = 1000", &format!("rate = {float}")),
+            &[],
+            &["bad.toml:6:1", "`clients.rate`"],
+        );
+    }
+}
+
+#[test]
+fn r10_heavy_but_simulatable_values_are_accepted() {
+    // An overloaded open system is legitimate: the engine's max_in_flight stops it.
+    let text = GOOD
+        .replace("rate = 1000", "rate = 100000")
+        .replace("duration = \"5s\"", "duration = \"3600s\"");
+    let (s, _) = stampede::scenario::from_text(&text, std::path::Path::new("t.toml"), &[])
+        .expect("100,000 req/s for an hour is 3.6e8 requests, within the ceiling");
+    assert_eq!(s.duration.as_secs_f64(), 3600.0);
+    let at_ceiling = GOOD.replace("rate = 1000", "rate = 2e9");
+    assert!(
+        stampede::scenario::from_text(&at_ceiling, std::path::Path::new("t.toml"), &[]).is_ok(),
+        "2e9 req/s × 5 s = 1e10 requests is at the ceiling, not over it"
+    );
+}
+
+#[test]
+fn r10_huge_key_overhead_is_refused_not_wrapped() {
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nkey_overhead = 9223372036854775807",
+        ),
+        &[],
+        &["bad.toml:10:1", "`cache.key_overhead`", "1048576"],
+    );
+    rejects(
+        GOOD,
+        &["--set", "cache.ttl_overhead=5000000000"],
+        &[
+            "--set cache.ttl_overhead",
+            "`cache.ttl_overhead`",
+            "1048576",
+        ],
+    );
+}
+
+#[test]
+fn r10_huge_size_is_refused_not_saturated() {
+    // A 400-digit size parsed as infinity and saturated to u64::MAX.
+    let huge = format!("maxmemory = \"1{}kb\"", "0".repeat(400));
+    rejects(
+        &replace("ttl = \"1s\"", &format!("ttl = \"1s\"\n{huge}")),
+        &[],
+        &["bad.toml:10:1", "`cache.maxmemory`", "1048576gb"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nmaxmemory = 9223372036854775807",
+        ),
+        &[],
+        &["`cache.maxmemory`", "1 PiB"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\nvalue_size = { dist = \"lognormal\", median = \"1kb\", sigma = 1e300 }",
+        ),
+        &[],
+        &["`cache.value_size.sigma`", "(0, 10]"],
+    );
+    rejects(
+        &replace("ttl = \"1s\"", "ttl = \"1s\"\nvalue_size = \"513mb\""),
+        &[],
+        &["`cache.value_size`", "512 MB"],
+    );
+}
+
+#[test]
+fn r10_unsimulatable_factors_are_refused() {
+    let with = |extra: &str| format!("{GOOD}\n{extra}\n");
+    rejects(
+        &with("[[events]]\nkind = \"db-slowdown\"\nat = \"1s\"\nduration = \"1s\"\nfactor = 1e300"),
+        &[],
+        &["bad.toml:18:1", "`events[0].factor`", "1000"],
+    );
+    rejects(
+        &replace(
+            "ttl = \"1s\"",
+            "ttl = \"1s\"\ncompression = { ratio = 2.0, cpu_per_kb = \"1h\" }",
+        ),
+        &[],
+        &["`cache.compression.cpu_per_kb`", "1s"],
+    );
+    rejects(
+        &replace(
+            "connections = 8",
+            "connections = 8\nquery_time = { dist = \"lognormal\", median = \"1ns\", p99 = \"36500d\" }",
+        ),
+        &[],
+        &["`database.query_time.p99`", "mean"],
+    );
+}
+
+#[test]
+fn r10_value_size_errors_name_the_inner_key() {
+    let with_size = |v: &str| replace("ttl = \"1s\"", &format!("ttl = \"1s\"\nvalue_size = {v}"));
+    rejects(
+        &with_size("{ dist = \"constant\" }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.value`", "missing"],
+    );
+    rejects(
+        &with_size("{ dist = \"lognormal\", sigma = 1.0 }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.median`", "missing"],
+    );
+    rejects(
+        &with_size("{ dist = \"zipf\", value = 5 }"),
+        &[],
+        &["bad.toml:10:", "`cache.value_size.dist`", "\"constant\""],
+    );
+}
+
+#[test]
+fn r10_lease_renewal_beyond_simulatable_is_refused() {
+    // renew = "1ns" made every query renew its lease millions of times: the run never ended.
+    rejects(
+        &format!("{GOOD}\n[strategy]\nkind = \"lease-lock\"\nlease = \"1ms\"\nrenew = \"1ns\"\n"),
+        &[],
+        &["bad.toml:17:1", "`strategy.renew`", "1e10"],
+    );
+    let fine =
+        format!("{GOOD}\n[strategy]\nkind = \"lease-lock\"\nlease = \"10ms\"\nrenew = \"5ms\"\n");
+    assert!(stampede::scenario::from_text(&fine, std::path::Path::new("t.toml"), &[]).is_ok());
 }

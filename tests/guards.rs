@@ -3,6 +3,8 @@
 //! with a reason instead of hanging or eating the machine.
 
 use stampede::engine::Stop;
+use stampede::scenario::Arrival;
+use stampede::time::SimDuration;
 
 use crate::common::{SMALL, run, stampede};
 
@@ -155,7 +157,20 @@ latency = "0s"
 ttl = "1h"
 prewarm = "fresh"
 "#;
-    assert!(matches!(run(text, &[]).stop, Some(Stop::Stalled { .. })));
+    // Validation refuses it (below); the engine still guards against any
+    // path that lets no time pass, such as this scenario forced past validation.
+    let mut scenario = crate::common::scenario(text, &["clients.think=1ms", "cache.latency=1ms"]);
+    scenario.clients.arrival = Arrival::Closed {
+        users: 4,
+        think: SimDuration::ZERO,
+    };
+    scenario.cache.latency = SimDuration::ZERO;
+    let out = stampede::engine::run(&scenario, 1);
+    assert!(
+        matches!(out.stop, Some(Stop::Stalled { .. })),
+        "{:?}",
+        out.stop
+    );
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("stall.toml");
     std::fs::write(&file, text).unwrap();

@@ -8,6 +8,9 @@
 //! - `determinism`: same seed, same bytes; different seed, different results;
 //!   plan and check identical for any --jobs.
 //! - `bad_input`: every class of bad input exits 2 with a message naming the key.
+//! - `generated_input`: seeded random mutations of every bundled scenario and
+//!   random `--set` values are refused naming their key and line, or validate
+//!   and run without a panic.
 //! - `cli`: the binary end to end on bundled scenarios, checking SPEC §3 outputs.
 //! - `sweeps`: grids on rayon, identical for any --jobs; bad grids; sweep charts.
 //! - `checks`: `stampede check` (expectations, baselines, --bless, JUnit) and the
@@ -21,6 +24,7 @@ mod checks;
 mod cli;
 mod common;
 mod determinism;
+mod generated_input;
 mod guards;
 mod invariants;
 mod memory;

@@ -5,7 +5,6 @@
 //! (`allkeys-lfu`, `30s`). The overridden tree is then deserialised exactly like
 //! a file, so an unknown path or a wrongly typed value is the same error.
 
-use serde::Deserialize;
 use toml::{Table, Value};
 
 use super::RawScenario;
@@ -16,8 +15,12 @@ use crate::error::{Error, Result};
 /// Returns the resulting raw scenario and the overridden paths (so validation
 /// errors on them name `--set` rather than a line of the file).
 pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Vec<String>)> {
-    let mut table: Table = toml::from_str(text)
-        .map_err(|e| Error::BadInput(format!("{file}: invalid scenario: {e}")))?;
+    let in_file = super::validate::Source {
+        file,
+        text,
+        overridden: &[],
+    };
+    let mut table: Table = toml::from_str(text).map_err(|e| in_file.parse_error(&e, text))?;
     let mut paths = Vec::with_capacity(sets.len());
     for set in sets {
         let (path, value) = parse_set(set)?;
@@ -28,13 +31,17 @@ pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Ve
             .map_err(|why| Error::BadInput(format!("--set {set}: {why}")))?;
         paths.push(path);
     }
-    let raw = RawScenario::deserialize(table).map_err(|e| {
-        Error::BadInput(format!(
-            "{file} with --set {}: {}",
-            sets.join(" --set "),
-            e.to_string().trim_end()
-        ))
-    })?;
+    // Deserialised from its own text, so that an error's position names the key
+    // it is about; the error then points at the `--set` or the file's line.
+    let merged = toml::to_string(&table)
+        .map_err(|e| Error::BadInput(format!("{file} with --set {}: {e}", sets.join(" --set "))))?;
+    let source = super::validate::Source {
+        file,
+        text,
+        overridden: &paths,
+    };
+    let raw =
+        toml::from_str::<RawScenario>(&merged).map_err(|e| source.parse_error(&e, &merged))?;
     Ok((raw, paths))
 }
 

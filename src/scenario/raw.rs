@@ -5,7 +5,10 @@
 //! the fully resolved scenario that `scenario.toml` records. Values are checked
 //! in [`super::validate`], which turns this into a [`super::Scenario`].
 
-use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+
+use serde::de::{MapAccess, Visitor, value::MapAccessDeserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The whole scenario file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -32,21 +35,30 @@ pub struct RawScenario {
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u64,
     /// The clients and the keys they ask for.
+    #[serde(deserialize_with = "table")]
     pub clients: RawClients,
     /// The Redis-like cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub cache: RawCache,
     /// The database behind the cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub database: RawDatabase,
     /// The stampede mitigation.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     pub strategy: RawStrategy,
     /// Faults on a timeline.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "tables"
+    )]
     pub events: Vec<RawEvent>,
     /// A parameter grid for `stampede sweep` (ignored by `stampede run`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_table"
+    )]
     pub sweep: Option<RawSweep>,
     /// Thresholds on summary metrics, k6-style: `"latency_ms.p99" = "< 50"`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -154,7 +166,11 @@ pub struct RawClients {
     #[serde(default)]
     pub churn: f64,
     /// Key classes (`[[clients.classes]]`); absent: one class holding every key.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "tables"
+    )]
     pub classes: Vec<RawClass>,
 }
 
@@ -173,7 +189,11 @@ pub struct RawClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_size: Option<toml::Value>,
     /// Query time of this class's keys; absent: `database.query_time`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_table"
+    )]
     pub query_time: Option<RawDistribution>,
 }
 
@@ -225,7 +245,11 @@ pub struct RawCache {
     #[serde(default)]
     pub corrupt_rate: f64,
     /// Value compression (absent: values are stored as they are).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_table"
+    )]
     pub compression: Option<RawCompression>,
 }
 
@@ -273,7 +297,7 @@ pub struct RawDatabase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_timeout: Option<String>,
     /// Service time of one query.
-    #[serde(default = "default_query_time")]
+    #[serde(default = "default_query_time", deserialize_with = "table")]
     pub query_time: RawDistribution,
     /// Processor sharing: above this many running queries, each runs slower.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,27 +315,29 @@ impl Default for RawDatabase {
     }
 }
 
-/// A distribution of durations, tagged by `dist`.
+/// A distribution of durations: `dist` names it, the other keys are its parameters.
+///
+/// A plain struct rather than a serde-tagged enum, so that every field keeps its
+/// own line in errors; which fields `dist` takes is checked in
+/// [`super::validate::distribution`]. Serialised, it reads as written:
+/// `{ dist = "lognormal", median = "20ms", p99 = "120ms" }`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
-pub enum RawDistribution {
-    /// Always `value`.
-    Constant {
-        /// The one value.
-        value: String,
-    },
-    /// Exponential with the given mean.
-    Exponential {
-        /// The mean.
-        mean: String,
-    },
-    /// Lognormal given its median and 99th percentile.
-    Lognormal {
-        /// The median (50th percentile).
-        median: String,
-        /// The 99th percentile; must exceed the median.
-        p99: String,
-    },
+#[serde(deny_unknown_fields)]
+pub struct RawDistribution {
+    /// `"constant"`, `"exponential"` or `"lognormal"`.
+    pub dist: String,
+    /// constant: the one value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// exponential: the mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<String>,
+    /// lognormal: the median (50th percentile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median: Option<String>,
+    /// lognormal: the 99th percentile; must exceed the median.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<String>,
 }
 
 /// `[strategy]`: the stampede mitigation and its options.
@@ -469,10 +495,54 @@ fn default_connections() -> u64 {
     64
 }
 fn default_query_time() -> RawDistribution {
-    RawDistribution::Exponential {
-        mean: "20ms".into(),
+    RawDistribution {
+        dist: "exponential".into(),
+        value: None,
+        mean: Some("20ms".into()),
+        median: None,
+        p99: None,
     }
 }
 fn default_strategy_kind() -> String {
     "none".into()
+}
+
+/// A `T` that may only be written as a table (`[name]`, `[[name]]` or `{ key = value }`).
+///
+/// serde's derived `Deserialize` also fills a struct from an array, by position, so
+/// `clients = [20000, 1.0]` would silently read as `keys = 20000, zipf = 1.0`. Asking
+/// the deserializer for a map makes an array the error it should be.
+struct TableOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for TableOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OnlyMaps<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OnlyMaps<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table, written [name] or { key = value, ... }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(OnlyMaps(PhantomData)).map(TableOnly)
+    }
+}
+
+/// `deserialize_with` for a table-valued field.
+fn table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    TableOnly::deserialize(d).map(|t| t.0)
+}
+
+/// `deserialize_with` for an optional table-valued field.
+fn optional_table<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<TableOnly<T>>::deserialize(d).map(|t| t.map(|t| t.0))
+}
+
+/// `deserialize_with` for an array of tables (`[[name]]`).
+fn tables<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Vec::<TableOnly<T>>::deserialize(d).map(|v| v.into_iter().map(|t| t.0).collect())
 }

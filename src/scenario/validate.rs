@@ -13,7 +13,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::strategy::OnTimeout;
-use crate::time::{SimDuration, parse_duration};
+use crate::time::{MAX_DURATION, SimDuration, format_duration, parse_duration};
 
 /// Most keys a scenario may have: per-key state is kept for every key.
 pub const MAX_KEYS: u64 = 100_000_000;
@@ -21,6 +21,26 @@ pub const MAX_KEYS: u64 = 100_000_000;
 pub const MAX_ROWS: u64 = 1_000_000;
 /// Largest `max_in_flight`: about 100 bytes of state per request in flight.
 pub const MAX_IN_FLIGHT: u64 = 100_000_000;
+/// Most requests a run may be expected to simulate: rate × duration, plus what
+/// spikes add (closed loop: users × duration / (think + cache latency)). At a few
+/// million requests per second this is about an hour of computing; beyond it a
+/// typo such as `rate = 1e300` would run (and allocate) until the machine gives up.
+pub const MAX_EXPECTED_REQUESTS: f64 = 1e10;
+/// Most closed-loop users: each holds a request's state, as a request in flight does.
+pub const MAX_USERS: u64 = MAX_IN_FLIGHT;
+/// Largest `key_overhead` and `ttl_overhead` (1 MiB): a key costs Redis tens of
+/// bytes; more is a typo, and the engine keeps a key's bytes in 32 bits.
+pub const MAX_OVERHEAD_BYTES: u64 = 1 << 20;
+/// Largest size (`maxmemory`, sizes in general): 1 PiB (`"1048576gb"`).
+pub const MAX_SIZE_BYTES: u64 = 1 << 50;
+/// Largest `sigma` of a lognormal value size (ln-bytes); with the 512 MB cap on
+/// each value, wider only piles draws on the cap.
+pub const MAX_SIZE_SIGMA: f64 = 10.0;
+/// Largest `db-slowdown` factor: a thousand times slower is already an outage.
+pub const MAX_SLOWDOWN: f64 = 1000.0;
+/// Longest `cache.compression.cpu_per_kb`: one second per KB already makes a
+/// 512 MB value cost six days of CPU.
+pub const MAX_CPU_PER_KB: SimDuration = SimDuration::from_secs(1);
 /// z-score of the 99th percentile of a standard normal.
 const Z99: f64 = 2.326_347_874_040_841;
 
@@ -37,15 +57,30 @@ pub struct Source<'a> {
 impl Source<'_> {
     /// A bad-input error about `key`, located in the file or on the command line.
     pub fn error(&self, key: &str, problem: impl std::fmt::Display) -> Error {
-        let place = if self.overridden.iter().any(|p| p == key) {
-            format!("{} (from --set {key})", self.file)
-        } else {
-            match locate(self.text, key) {
-                Some((line, column)) => format!("{}:{line}:{column}", self.file),
-                None => self.file.to_string(),
+        Error::BadInput(format!("{}: `{key}` {problem}", self.place(key)))
+    }
+
+    /// Where `key` comes from: `file (from --set PATH)` when a `--set` gave it (or
+    /// a table holding it), else `file:line:column` of the key, or of the nearest
+    /// enclosing table written in the file when the key itself is absent.
+    fn place(&self, key: &str) -> String {
+        if let Some(path) = self
+            .overridden
+            .iter()
+            .find(|p| key == p.as_str() || key.starts_with(&format!("{p}.")))
+        {
+            return format!("{} (from --set {path})", self.file);
+        }
+        let mut prefix = key;
+        loop {
+            if let Some((line, column)) = locate(self.text, prefix) {
+                return format!("{}:{line}:{column}", self.file);
             }
-        };
-        Error::BadInput(format!("{place}: `{key}` {problem}"))
+            match prefix.rfind(['.', '[']) {
+                Some(i) => prefix = &prefix[..i],
+                None => return self.file.to_string(),
+            }
+        }
     }
 
     /// A bad-input error about entry `key` of `[table]`, where `key` may hold dots
@@ -56,6 +91,49 @@ impl Source<'_> {
             None => self.file.to_string(),
         };
         Error::BadInput(format!("{place}: `{table}.\"{key}\"` {problem}"))
+    }
+
+    /// A bad-input error from the TOML parser or serde, on `parsed` (the file's
+    /// text, or the text of the scenario with its `--set` overrides applied).
+    ///
+    /// The parser knows the byte span; this names the key it falls in
+    /// (`database.query_time.p99`), the file's line (or the `--set`), and says
+    /// what is allowed in words rather than Rust types.
+    pub fn parse_error(&self, e: &toml::de::Error, parsed: &str) -> Error {
+        let message = plain_types(e.message().trim());
+        let span = e.span().unwrap_or_default();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next());
+        let mut key =
+            if missing.is_some() && (span.is_empty() || span.len() >= parsed.trim_end().len()) {
+                None // a key missing at the top level: the span is empty or the whole file
+            } else if message.starts_with("duplicate key") {
+                parsed
+                    .get(span.clone())
+                    .map(|k| k.trim_matches(['"', '\'']).to_string())
+            } else {
+                e.span().and_then(|span| path_at(parsed, span.start))
+            };
+        if let Some(missing) = missing {
+            key = Some(match key {
+                Some(table) => format!("{table}.{missing}"),
+                None => missing.to_string(),
+            });
+        }
+        let place = match (&key, e.span()) {
+            // Parsing the file itself: the parser's position is exact.
+            (_, Some(span)) if self.overridden.is_empty() && parsed == self.text => {
+                let (line, column) = line_column(self.text, span.start);
+                format!("{}:{line}:{column}", self.file)
+            }
+            (Some(key), _) => self.place(key),
+            (None, _) => self.file.to_string(),
+        };
+        match key {
+            Some(key) => Error::BadInput(format!("{place}: `{key}`: {message}")),
+            None => Error::BadInput(format!("{place}: invalid TOML: {message}")),
+        }
     }
 
     fn duration(&self, key: &str, text: &str) -> Result<SimDuration> {
@@ -72,8 +150,22 @@ impl Source<'_> {
 }
 
 /// Finds the 1-based line and column of dotted `key` in the TOML `text`.
+///
+/// Array elements are indexed as in error messages: `clients.classes[1].ttl`,
+/// `events[0].at`.
 pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
     locate_parts(text, &key.split('.').collect::<Vec<_>>())
+}
+
+/// Splits `name[3]` into `("name", Some(3))`.
+fn indexed(part: &str) -> (&str, Option<usize>) {
+    match part.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
+        Some((name, index)) => match index.parse() {
+            Ok(i) => (name, Some(i)),
+            Err(_) => (part, None),
+        },
+        None => (part, None),
+    }
 }
 
 /// Finds the 1-based line and column of the key at `parts` (table, sub-table..., key).
@@ -82,15 +174,109 @@ fn locate_parts(text: &str, parts: &[&str]) -> Option<(usize, usize)> {
     let mut span = None;
     let mut table = Some(root.get_ref());
     for part in parts {
-        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == *part)?;
+        let (name, index) = indexed(part);
+        let (k, v) = table?.iter().find(|(k, _)| k.get_ref() == name)?;
         span = Some(k.span());
-        table = v.get_ref().as_table();
+        table = match index {
+            None => v.get_ref().as_table(),
+            Some(i) => {
+                let element = v.get_ref().as_array()?.get(i)?;
+                span = Some(element.span());
+                element.get_ref().as_table()
+            }
+        };
     }
-    let offset = span?.start;
+    Some(line_column(text, span?.start))
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    Some((line, column))
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// The dotted path of the innermost key whose key or value holds byte `offset`
+/// of `text` (`database.query_time.p99`, `clients.classes[1].ttl`), to name the key a
+/// parser error is about.
+pub fn path_at(text: &str, offset: usize) -> Option<String> {
+    let root = DeTable::parse(text).ok()?;
+    let parts = path_in_table(root.get_ref(), offset)?;
+    let mut path = String::new();
+    for part in parts {
+        if !path.is_empty() && !part.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(&part);
+    }
+    Some(path)
+}
+
+fn path_in_table(table: &DeTable, offset: usize) -> Option<Vec<String>> {
+    for (k, v) in table.iter() {
+        let holds = k.span().contains(&offset) || v.span().contains(&offset);
+        if let Some(mut inner) = path_in_value(v.get_ref(), offset) {
+            inner.insert(0, key_name(k.get_ref()));
+            return Some(inner);
+        }
+        if holds {
+            return Some(vec![key_name(k.get_ref())]);
+        }
+    }
+    None
+}
+
+fn path_in_value(value: &toml::de::DeValue, offset: usize) -> Option<Vec<String>> {
+    match value {
+        toml::de::DeValue::Table(t) => path_in_table(t, offset),
+        toml::de::DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(mut inner) = path_in_value(item.get_ref(), offset) {
+                    inner.insert(0, format!("[{i}]"));
+                    return Some(inner);
+                }
+                if item.span().contains(&offset) {
+                    return Some(vec![format!("[{i}]")]);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Serde's messages name Rust types (`expected u64`); say what a scenario may hold instead.
+fn plain_types(message: &str) -> String {
+    message
+        .replace(
+            "expected u64",
+            "expected a whole number from 0 to 9223372036854775807",
+        )
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected f64", "expected a number")
+        .replace("invalid type: sequence", "invalid type: array")
+}
+
+/// A key as written in a dotted path: quoted when it holds anything but letters,
+/// digits, `_` and `-` (`expect."latency_ms.p99"`).
+fn key_name(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
 }
 
 /// Validates `raw` into a [`Scenario`]; `source` locates errors.
@@ -141,7 +327,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
             ),
         ));
     }
-    Ok(Scenario {
+    let scenario = Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
         duration,
@@ -155,7 +341,113 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         strategy: strategy(raw, s)?,
         faults: faults(raw, duration, s)?,
         expect: expectations(raw, s)?,
-    })
+    };
+    expected_work(&scenario, raw, s)?;
+    Ok(scenario)
+}
+
+/// A number as a person would write it: `20000`, `0.5`, or `1e300` when long.
+fn show(x: f64) -> String {
+    if x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-6) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// Refuses a workload larger than [`MAX_EXPECTED_REQUESTS`] before anything runs.
+///
+/// Open loop: rate × duration, plus rate × (multiplier − 1) × the part of each
+/// spike inside the run (an upper bound when spikes overlap). Closed loop: each
+/// user sends at most one request per think time plus cache round trip.
+fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
+    let seconds = sc.duration.as_secs_f64();
+    let limit = MAX_EXPECTED_REQUESTS;
+    let requests = match sc.clients.arrival {
+        Arrival::Poisson { rate_per_s } => {
+            let base = rate_per_s * seconds;
+            if base > limit {
+                return Err(s.error(
+                    "clients.rate",
+                    format!(
+                        "is {} requests/s: over duration {} that is {base:.3e} requests, more than the {limit:.0e} a run may simulate; lower the rate or shorten the run",
+                        show(rate_per_s),
+                        raw.duration
+                    ),
+                ));
+            }
+            let mut total = base;
+            for (i, e) in raw.events.iter().enumerate() {
+                let (Some(multiplier), Some(length)) = (e.rate, e.duration.as_deref()) else {
+                    continue;
+                };
+                if e.kind != "spike" || multiplier <= 1.0 {
+                    continue;
+                }
+                let at = parse_duration(&e.at).expect("checked in faults()");
+                let length = parse_duration(length).expect("checked in faults()");
+                let inside = length.0.min(sc.duration.0.saturating_sub(at.0));
+                total += rate_per_s * (multiplier - 1.0) * SimDuration(inside).as_secs_f64();
+                if total > limit {
+                    return Err(s.error(
+                        &format!("events[{i}].rate"),
+                        format!(
+                            "multiplies clients.rate = {} by {}: with it the run would simulate {total:.3e} requests, more than the {limit:.0e} a run may simulate; lower the multiplier or the rate",
+                            show(rate_per_s),
+                            show(multiplier)
+                        ),
+                    ));
+                }
+            }
+            total
+        }
+        Arrival::Closed { users, think } => {
+            let cycle_s = (think + sc.cache.latency).as_secs_f64();
+            if cycle_s == 0.0 {
+                return Err(s.error(
+                    "clients.think",
+                    "is 0 and so is cache.latency: a closed-loop user would send requests without simulated time passing; give think or cache.latency a duration above zero",
+                ));
+            }
+            let total = users as f64 * seconds / cycle_s;
+            if total > limit {
+                return Err(s.error(
+                    "clients.clients",
+                    format!(
+                        "is {users} users thinking {} between requests: over duration {} that is up to {total:.3e} requests, more than the {limit:.0e} a run may simulate; fewer users, a longer think time or a shorter run",
+                        format_duration(think),
+                        raw.duration
+                    ),
+                ));
+            }
+            total
+        }
+    };
+    // lease-lock: every query renews its lease each `renew` while it runs, so a
+    // renewal period far below the query time multiplies the work.
+    if let Strategy::Lock {
+        renew: Some(renew), ..
+    } = sc.strategy
+    {
+        let query_ns = sc
+            .clients
+            .classes
+            .iter()
+            .map(|c| c.query_time.mean_ns())
+            .fold(0.0, f64::max);
+        let renewals = requests * query_ns / renew.0 as f64;
+        if renewals > limit {
+            return Err(s.error(
+                "strategy.renew",
+                format!(
+                    "is {}: with queries of {:.3} ms on average, up to {renewals:.3e} lease renewals, more than the {limit:.0e} commands a run may simulate; renew less often",
+                    format_duration(renew),
+                    query_ns / 1e6
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn expectations(raw: &RawScenario, s: &Source) -> Result<Vec<Expectation>> {
@@ -227,10 +519,12 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
             let users = c.clients.ok_or_else(|| {
                 s.error("clients.clients", "is missing; arrival = \"closed\" needs the number of users, e.g. clients = 500")
             })?;
-            if users == 0 || users > u32::MAX as u64 {
+            if users == 0 || users > MAX_USERS {
                 return Err(s.error(
                     "clients.clients",
-                    format!("is {users}; it must be between 1 and {}", u32::MAX),
+                    format!(
+                        "is {users}; it must be between 1 and {MAX_USERS} (each user holds a request's state)"
+                    ),
                 ));
             }
             let think = match &c.think {
@@ -359,6 +653,19 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             format!("is {}; Redis allows hz between 1 and 500", c.hz),
         ));
     }
+    for (key, bytes) in [
+        ("cache.key_overhead", c.key_overhead),
+        ("cache.ttl_overhead", c.ttl_overhead),
+    ] {
+        if bytes > MAX_OVERHEAD_BYTES {
+            return Err(s.error(
+                key,
+                format!(
+                    "is {bytes} bytes; it must be at most {MAX_OVERHEAD_BYTES} (1 MiB): Redis spends tens of bytes per key"
+                ),
+            ));
+        }
+    }
     Ok(Cache {
         latency,
         ttl_jitter: c.ttl_jitter,
@@ -383,9 +690,20 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
                         ),
                     ));
                 }
+                let cpu_per_kb = s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?;
+                if cpu_per_kb > MAX_CPU_PER_KB {
+                    return Err(s.error(
+                        "cache.compression.cpu_per_kb",
+                        format!(
+                            "is {}; it must be at most {} per KB (a 512 MB value would already cost six days of CPU)",
+                            z.cpu_per_kb,
+                            format_duration(MAX_CPU_PER_KB)
+                        ),
+                    ));
+                }
                 Some(Compression {
                     ratio: z.ratio,
-                    cpu_per_kb: s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?,
+                    cpu_per_kb,
                 })
             }
         },
@@ -428,13 +746,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let value: f64 = number.parse().map_err(|_| {
         format!("`{text}` is not a size such as 100, \"512b\", \"2kb\" or \"64mb\"")
     })?;
-    Ok((value * scale as f64).round() as u64)
+    let bytes = value * scale as f64;
+    // A number of hundreds of digits parses as infinity, which `as u64` would
+    // silently saturate: compare as floats first.
+    if !(bytes.is_finite() && bytes <= MAX_SIZE_BYTES as f64) {
+        return Err(too_big(text));
+    }
+    Ok(bytes.round() as u64)
+}
+
+fn too_big(text: &str) -> String {
+    format!(
+        "`{text}` is too large; the largest size is {MAX_SIZE_BYTES} bytes (\"1048576gb\", 1 PiB)"
+    )
 }
 
 /// A size given as an integer or a string with units.
 fn size_value(value: &toml::Value, key: &str, s: &Source) -> Result<u64> {
     match value {
-        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::Integer(n) if *n >= 0 => match u64::try_from(*n) {
+            Ok(bytes) if bytes <= MAX_SIZE_BYTES => Ok(bytes),
+            _ => Err(s.error(key, too_big(&n.to_string()))),
+        },
         toml::Value::String(text) => parse_size(text).map_err(|why| s.error(key, why)),
         other => Err(s.error(
             key,
@@ -467,23 +800,38 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
             match t.get("dist").and_then(|d| d.as_str()) {
                 Some("constant") => {
                     allowed(&["dist", "value"])?;
-                    let bytes = field("value").ok_or_else(|| s.error(key, "needs `value`"))??;
+                    let bytes = field("value").ok_or_else(|| {
+                        s.error(
+                            &format!("{key}.value"),
+                            "is missing; dist = \"constant\" needs value, a size such as 100 or \"2kb\"",
+                        )
+                    })??;
                     SizeDistribution::Constant(bytes)
                 }
                 Some("lognormal") => {
                     allowed(&["dist", "median", "sigma", "p99"])?;
-                    let median =
-                        field("median").ok_or_else(|| s.error(key, "needs `median`"))??;
-                    if median == 0 {
-                        return Err(s.error(&format!("{key}.median"), "must be above 0 bytes"));
+                    let median = field("median").ok_or_else(|| {
+                        s.error(
+                            &format!("{key}.median"),
+                            "is missing; dist = \"lognormal\" needs median and one of sigma or p99",
+                        )
+                    })??;
+                    if median == 0 || median > MAX_VALUE_BYTES {
+                        return Err(s.error(
+                            &format!("{key}.median"),
+                            format!("is {median} bytes; it must be above 0 and at most Redis's 512 MB string limit"),
+                        ));
                     }
                     let sigma = match (t.get("sigma"), field("p99")) {
                         (Some(sigma), None) => sigma
                             .as_float()
                             .or_else(|| sigma.as_integer().map(|i| i as f64))
-                            .filter(|x| x.is_finite() && *x > 0.0)
+                            .filter(|x| x.is_finite() && *x > 0.0 && *x <= MAX_SIZE_SIGMA)
                             .ok_or_else(|| {
-                                s.error(&format!("{key}.sigma"), "must be a number > 0")
+                                s.error(
+                                    &format!("{key}.sigma"),
+                                    format!("is {sigma}; it must be a number in (0, {MAX_SIZE_SIGMA}] (ln-bytes)"),
+                                )
                             })?,
                         (None, Some(p99)) => {
                             let p99 = p99?;
@@ -492,12 +840,19 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                                     s.error(&format!("{key}.p99"), "must exceed the median")
                                 );
                             }
-                            (p99 as f64 / median as f64).ln() / Z99
+                            let sigma = (p99 as f64 / median as f64).ln() / Z99;
+                            if sigma > MAX_SIZE_SIGMA {
+                                return Err(s.error(
+                                    &format!("{key}.p99"),
+                                    format!("is {p99} bytes, over {:.0e} times the median: the lognormal's sigma would exceed {MAX_SIZE_SIGMA}", (MAX_SIZE_SIGMA * Z99).exp()),
+                                ));
+                            }
+                            sigma
                         }
                         _ => {
                             return Err(s.error(
-                                key,
-                                "a lognormal size needs exactly one of `sigma` or `p99`",
+                                &format!("{key}.sigma"),
+                                "and p99: a lognormal size needs exactly one of them, not both or neither",
                             ));
                         }
                     };
@@ -508,8 +863,11 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
                 }
                 _ => {
                     return Err(s.error(
-                        key,
-                        "is a table without a known `dist`; allowed: a size (100, \"2kb\"), { dist = \"constant\", value }, { dist = \"lognormal\", median, sigma or p99 }",
+                        &format!("{key}.dist"),
+                        format!(
+                            "is {}; allowed: \"constant\" (with value) or \"lognormal\" (with median and sigma or p99); or give {key} as a size such as 100 or \"2kb\"",
+                            t.get("dist").map_or("missing".to_string(), |d| d.to_string())
+                        ),
                     ));
                 }
             }
@@ -519,7 +877,12 @@ fn value_size(value: &toml::Value, key: &str, s: &Source) -> Result<SizeDistribu
     if let SizeDistribution::Constant(bytes) = dist
         && bytes > MAX_VALUE_BYTES
     {
-        return Err(s.error(key, "exceeds Redis's 512 MB string limit"));
+        return Err(s.error(
+            key,
+            format!(
+                "is {bytes} bytes; it exceeds Redis's 512 MB string limit ({MAX_VALUE_BYTES} bytes)"
+            ),
+        ));
     }
     Ok(dist)
 }
@@ -631,26 +994,82 @@ fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
 
 /// Validates a duration distribution written at `key`.
 pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Distribution> {
-    Ok(match raw {
-        RawDistribution::Constant { value } => {
-            Distribution::Constant(s.duration(&format!("{key}.value"), value)?)
+    let field = |name: &str| format!("{key}.{name}");
+    let takes: &[&str] = match raw.dist.as_str() {
+        "constant" => &["value"],
+        "exponential" => &["mean"],
+        "lognormal" => &["median", "p99"],
+        other => {
+            return Err(s.error(
+                &field("dist"),
+                format!(
+                    "is {other:?}; allowed: \"constant\" (with value), \"exponential\" (with mean), \"lognormal\" (with median and p99)"
+                ),
+            ));
         }
-        RawDistribution::Exponential { mean } => {
-            Distribution::Exponential(s.positive_duration(&format!("{key}.mean"), mean)?)
+    };
+    let params = [
+        ("value", &raw.value),
+        ("mean", &raw.mean),
+        ("median", &raw.median),
+        ("p99", &raw.p99),
+    ];
+    if let Some((name, _)) = params
+        .iter()
+        .find(|(name, v)| v.is_some() && !takes.contains(name))
+    {
+        return Err(s.error(
+            &field(name),
+            format!(
+                "does not apply to dist = \"{}\", which takes {}",
+                raw.dist,
+                takes.join(" and ")
+            ),
+        ));
+    }
+    let need = |name: &str, value: &Option<String>| -> Result<String> {
+        value.clone().ok_or_else(|| {
+            s.error(
+                &field(name),
+                format!(
+                    "is missing; dist = \"{}\" needs {}",
+                    raw.dist,
+                    takes.join(" and ")
+                ),
+            )
+        })
+    };
+    Ok(match raw.dist.as_str() {
+        "constant" => {
+            Distribution::Constant(s.duration(&field("value"), &need("value", &raw.value)?)?)
         }
-        RawDistribution::Lognormal { median, p99 } => {
-            let median_ns = s.positive_duration(&format!("{key}.median"), median)?.0 as f64;
-            let p99_ns = s.duration(&format!("{key}.p99"), p99)?.0 as f64;
+        "exponential" => Distribution::Exponential(
+            s.positive_duration(&field("mean"), &need("mean", &raw.mean)?)?,
+        ),
+        _ => {
+            let median = need("median", &raw.median)?;
+            let p99 = need("p99", &raw.p99)?;
+            let median_ns = s.positive_duration(&field("median"), &median)?.0 as f64;
+            let p99_ns = s.duration(&field("p99"), &p99)?.0 as f64;
             if p99_ns <= median_ns {
                 return Err(s.error(
-                    &format!("{key}.p99"),
+                    &field("p99"),
                     format!("is {p99}, not above the median {median}; a lognormal's p99 exceeds its median"),
                 ));
             }
-            Distribution::Lognormal {
-                mu: median_ns.ln(),
-                sigma: (p99_ns / median_ns).ln() / Z99,
+            let mu = median_ns.ln();
+            let sigma = (p99_ns / median_ns).ln() / Z99;
+            let mean_ns = (mu + sigma * sigma / 2.0).exp();
+            if mean_ns > MAX_DURATION.0 as f64 {
+                return Err(s.error(
+                    &field("p99"),
+                    format!(
+                        "is {p99} with median {median}: so wide a lognormal has a mean above {} (100 years), the longest allowed duration; narrow it",
+                        format_duration(MAX_DURATION)
+                    ),
+                ));
             }
+            Distribution::Lognormal { mu, sigma }
         }
     })
 }
@@ -895,10 +1314,12 @@ fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fa
                 forbid(&[("rank", e.rank.is_some()), ("rate", e.rate.is_some())])?;
                 needs("factor", e.factor.is_some())?;
                 let factor = e.factor.unwrap_or_default();
-                if !(factor.is_finite() && factor >= 0.01) {
+                if !(factor.is_finite() && (0.01..=MAX_SLOWDOWN).contains(&factor)) {
                     return Err(s.error(
                         &key("factor"),
-                        format!("is {factor}; the query-time multiplier must be >= 0.01"),
+                        format!(
+                            "is {factor}; the query-time multiplier must be between 0.01 and {MAX_SLOWDOWN}"
+                        ),
                     ));
                 }
                 FaultKind::DbSlowdown {
@@ -939,9 +1360,12 @@ mod tests {
             overridden: &[],
         };
         let d = distribution(
-            &RawDistribution::Lognormal {
-                median: "20ms".into(),
-                p99: "120ms".into(),
+            &RawDistribution {
+                dist: "lognormal".into(),
+                value: None,
+                mean: None,
+                median: Some("20ms".into()),
+                p99: Some("120ms".into()),
             },
             "q",
             &source,
