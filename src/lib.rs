@@ -38,6 +38,8 @@
 //! - [`expect`]: `[expect]` thresholds on summary metrics.
 //! - [`check`]: expectations and baselines (relative tolerance, Welch's test).
 //! - [`plan`]: the smallest or largest parameter value meeting expectations.
+//! - [`outdir`]: output paths checked before anything runs, directories
+//!   replaced whole, nothing foreign deleted; [`interrupt`]: Ctrl-C.
 //!
 //! ## Example
 //! ```
@@ -67,7 +69,9 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod expect;
+pub mod interrupt;
 pub mod metrics;
+pub mod outdir;
 pub mod plan;
 pub mod report;
 pub mod rng;

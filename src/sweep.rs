@@ -38,6 +38,8 @@ pub struct Sweep {
     pub paths: Vec<String>,
     /// The points, each validated into a scenario.
     pub points: Vec<(Point, Scenario)>,
+    /// Each point's [`fingerprint`]: binds a kept run to the exact scenario it simulated.
+    pub fingerprints: Vec<String>,
 }
 
 /// One run of a sweep: its point, replicate, seed and summary.
@@ -52,6 +54,10 @@ pub struct SweepRun {
     pub replicate: u32,
     /// The seed it ran with.
     pub seed: u64,
+    /// The [`fingerprint`] of the resolved scenario it simulated (empty in
+    /// runs kept by versions before the fingerprint existed: never reused).
+    #[serde(default)]
+    pub fingerprint: String,
     /// What it measured.
     pub summary: RunSummary,
 }
@@ -77,6 +83,17 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
     }
     let no_grid = std::collections::BTreeMap::new();
     let grid = sweep.grid.as_ref().unwrap_or(&no_grid);
+    // An override of a swept key would be replaced at every point: refuse it.
+    for set in sets {
+        let key = set.split_once('=').map_or(set.as_str(), |(k, _)| k).trim();
+        if let Some(values) = grid.get(key).or_else(|| sweep.paired.get(key)) {
+            let values: Vec<String> = values.iter().map(value_text).collect();
+            return Err(Error::BadInput(format!(
+                "--set {set}: `{key}` is swept by the [sweep] table of {file} (values {}), so the override would be ignored at every point; remove --set {key}=... or change the grid",
+                values.join(", ")
+            )));
+        }
+    }
     if sweep.grid.is_some() && grid.is_empty() && sweep.paired.is_empty() {
         return Err(Error::BadInput(format!(
             "{file}: `sweep.grid` is empty; give at least one dotted path with a list of values \
@@ -136,13 +153,15 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::BadInput(format!("cannot read {file}: {e}")))?;
     let mut points = Vec::with_capacity(combos.len());
+    let mut fingerprints = Vec::with_capacity(combos.len());
     for (i, params) in combos.into_iter().enumerate() {
         let mut point_sets = sets.to_vec();
         point_sets.extend(params.iter().map(|(k, v)| format!("{k}={}", value_text(v))));
-        let (scenario, _) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
+        let (scenario, point_raw) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
             Error::BadInput(format!("sweep point {i} ({}): {e}", describe(&params)))
         })?;
         points.push((Point { params }, scenario));
+        fingerprints.push(fingerprint(&point_raw));
     }
     let paths = points
         .first()
@@ -155,7 +174,54 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
         independent: sweep.independent,
         paths,
         points,
+        fingerprints,
     })
+}
+
+/// A stable fingerprint of the scenario a run simulates: FNV-1a (64 bits,
+/// hex) of its resolved TOML, without `[sweep]` and `[expect]` (which do not
+/// change what one run computes). Two runs with equal fingerprints and seeds
+/// simulated the same thing; a kept run is reused only then.
+pub fn fingerprint(raw: &RawScenario) -> String {
+    let mut raw = raw.clone();
+    raw.sweep = None;
+    raw.expect.clear();
+    let text = toml::to_string(&raw).expect("a raw scenario always serialises");
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a pinned, dependency-free hash (stable across releases,
+/// unlike `std`'s `DefaultHasher`); not for security.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Why a kept run cannot stand for a run of this sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mismatch {
+    /// Its point or replicate index is outside this sweep's grid.
+    OutsideGrid,
+    /// It simulated another scenario (the file, the grid or `--set` changed).
+    OtherScenario,
+    /// Its seed is not the seed of its point and replicate here.
+    OtherSeed,
+    /// It carries no fingerprint (kept by an older stampede): its scenario is unknown.
+    NoFingerprint,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mismatch::OutsideGrid => "point or replicate outside this grid",
+            Mismatch::OtherScenario => {
+                "made from another scenario (the file, the grid or --set changed)"
+            }
+            Mismatch::OtherSeed => "made with another seed",
+            Mismatch::NoFingerprint => "kept without a scenario fingerprint (older stampede)",
+        })
+    }
 }
 
 /// A value as `--set` and CSV cells write it: strings bare, everything else as TOML.
@@ -176,7 +242,7 @@ fn describe(params: &[(String, toml::Value)]) -> String {
 
 impl Sweep {
     /// A scenario without `[sweep]` as a sweep of one point and one run.
-    pub fn single(scenario: Scenario) -> Sweep {
+    pub fn single(scenario: Scenario, raw: &RawScenario) -> Sweep {
         Sweep {
             name: scenario.name.clone(),
             seed: scenario.seed,
@@ -184,6 +250,23 @@ impl Sweep {
             independent: false,
             paths: Vec::new(),
             points: vec![(Point { params: Vec::new() }, scenario)],
+            fingerprints: vec![fingerprint(raw)],
+        }
+    }
+
+    /// Why `run` does not belong to this sweep, or `None` if it does: same
+    /// point and replicate in the grid, same resolved scenario, same seed.
+    pub fn mismatch(&self, run: &SweepRun) -> Option<Mismatch> {
+        if run.point >= self.points.len() || run.replicate >= self.replicates {
+            Some(Mismatch::OutsideGrid)
+        } else if run.fingerprint.is_empty() {
+            Some(Mismatch::NoFingerprint)
+        } else if run.fingerprint != self.fingerprints[run.point] {
+            Some(Mismatch::OtherScenario)
+        } else if run.seed != self.seed_of(run.point, run.replicate) {
+            Some(Mismatch::OtherSeed)
+        } else {
+            None
         }
     }
 
@@ -216,7 +299,9 @@ impl Sweep {
     /// Runs `tasks` on a pool of `jobs` threads; results in task order.
     ///
     /// `done` is called from the worker threads with each finished run (to
-    /// keep it on disk) and the number finished so far.
+    /// keep it on disk) and the number finished so far. After Ctrl-C
+    /// ([`crate::interrupt::requested`]) no new run starts: the runs in
+    /// progress finish and are returned, the others are left out.
     pub fn run(
         &self,
         tasks: &[(usize, u32)],
@@ -228,29 +313,44 @@ impl Sweep {
             .build()
             .map_err(|e| Error::BadInput(format!("--jobs {jobs}: cannot start threads: {e}")))?;
         let finished = std::sync::atomic::AtomicUsize::new(0);
-        pool.install(|| {
+        let runs: Vec<Option<SweepRun>> = pool.install(|| {
             tasks
                 .par_iter()
                 .map(|&(point, replicate)| {
+                    if crate::interrupt::requested() {
+                        return Ok(None);
+                    }
                     let seed = self.seed_of(point, replicate);
                     let run = SweepRun {
                         point,
                         replicate,
                         seed,
+                        fingerprint: self.fingerprints[point].clone(),
                         summary: engine::run(&self.points[point].1, seed).summary,
                     };
                     done(
                         &run,
                         finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
                     )?;
-                    Ok(run)
+                    Ok(Some(run))
                 })
-                .collect()
-        })
+                .collect::<Result<_>>()
+        })?;
+        Ok(runs.into_iter().flatten().collect())
     }
 
-    /// Checks that `runs` are exactly this sweep's tasks with their seeds, and sorts them.
+    /// Checks that `runs` are exactly this sweep's tasks, each made from its
+    /// point's resolved scenario with its seed, and sorts them.
     pub fn complete(&self, mut runs: Vec<SweepRun>) -> Result<Vec<SweepRun>> {
+        if let Some((r, why)) = runs
+            .iter()
+            .find_map(|r| self.mismatch(r).map(|why| (r, why)))
+        {
+            return Err(Error::BadInput(format!(
+                "the run of point {} replicate {} does not belong to this sweep: {why}",
+                r.point, r.replicate
+            )));
+        }
         runs.sort_by_key(|r| (r.point, r.replicate));
         runs.dedup_by_key(|r| (r.point, r.replicate));
         let expected = self.tasks();
@@ -265,15 +365,6 @@ impl Sweep {
                 missing.len(),
                 expected.len(),
                 missing[0]
-            )));
-        }
-        if let Some(r) = runs
-            .iter()
-            .find(|r| r.point >= self.points.len() || r.seed != self.seed_of(r.point, r.replicate))
-        {
-            return Err(Error::BadInput(format!(
-                "run of point {} replicate {} does not belong to this sweep (other grid or seed)",
-                r.point, r.replicate
             )));
         }
         Ok(runs)
