@@ -257,8 +257,8 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     let unchanged = dir.clone();
     interrupt::set_message(move || {
         format!(
-            "interrupted: nothing written, {} is unchanged",
-            unchanged.display()
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
         )
     });
     let started = Instant::now();
@@ -413,9 +413,9 @@ fn sweep(
         move || {
             let done = report::read_kept_runs(&partial).map_or(0, |r| r.len());
             format!(
-                "interrupted: {done} of {total} runs kept in {}/, {}/ is unchanged; continue with: {command}",
+                "interrupted: {done} of {total} runs kept in {}/, {}; continue with: {command}",
                 partial.display(),
-                dir.display()
+                outdir::untouched(&dir)
             )
         }
     };
@@ -677,8 +677,8 @@ fn plan(
     let unchanged = dir.clone();
     interrupt::set_message(move || {
         format!(
-            "interrupted: nothing written, {} is unchanged",
-            unchanged.display()
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
         )
     });
     let value = |v: f64| request.show(v);

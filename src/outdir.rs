@@ -228,7 +228,7 @@ pub fn partial_dir(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    parent_of(target).join(format!(".{}.stampede-partial", short(&name)))
+    target.with_file_name(format!(".{}.stampede-partial", short(&name)))
 }
 
 /// `name`, cut to leave room for the suffixes of temporary names.
@@ -238,6 +238,15 @@ fn short(name: &str) -> &str {
         end -= 1;
     }
     &name[..end]
+}
+
+/// How to say what became of `dir` when a command stops before writing it.
+pub fn untouched(dir: &Path) -> String {
+    if dir.exists() {
+        format!("{}/ is unchanged", dir.display())
+    } else {
+        format!("{}/ was not written", dir.display())
+    }
 }
 
 /// An output directory being written: a temporary sibling, swapped into
@@ -264,10 +273,15 @@ pub fn prepare(flag: &str, target: &Path) -> Result<Staged> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(Error::BadInput(format!(
-                "{flag} {}: cannot use it: {e}",
-                target.display()
-            )));
+            let file = target.ancestors().skip(1).find(|a| a.is_file());
+            return Err(Error::BadInput(match file {
+                Some(file) => format!(
+                    "{flag} {}: {} is a file, not a directory; give another path",
+                    target.display(),
+                    file.display()
+                ),
+                None => format!("{flag} {}: cannot use it: {e}", target.display()),
+            }));
         }
     }
     let parent = parent_of(target);
