@@ -240,6 +240,47 @@ fn short(name: &str) -> &str {
     &name[..end]
 }
 
+/// Cleans up after a stampede process killed outright (SIGKILL, power loss)
+/// while writing `target`: its temporary siblings are removed, and an old
+/// directory moved aside but not yet replaced is put back. Only names
+/// stampede gives (`.NAME.stampede-tmp-PID-N`, `.NAME.stampede-old-PID-N`)
+/// of processes no longer alive (known only where `/proc` exists) are touched.
+fn recover(parent: &Path, name: &str, target: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&format!(".{}.stampede-", short(name))) else {
+            continue;
+        };
+        let (old, numbers) = match (rest.strip_prefix("tmp-"), rest.strip_prefix("old-")) {
+            (Some(n), _) => (false, n),
+            (_, Some(n)) => (true, n),
+            _ => continue,
+        };
+        let Some(pid) = numbers
+            .split('-')
+            .next()
+            .filter(|p| p.parse::<u32>().is_ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id().to_string() || proc.join(pid).exists() {
+            continue; // a live process's
+        }
+        if old && !target.exists() {
+            let _ = std::fs::rename(entry.path(), target);
+        } else {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// How to say what became of `dir` when a command stops before writing it.
 pub fn untouched(dir: &Path) -> String {
     if dir.exists() {
@@ -292,6 +333,7 @@ pub fn prepare(flag: &str, target: &Path) -> Result<Staged> {
             parent.display()
         ))
     })?;
+    recover(parent, name, target);
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let tmp = parent.join(format!(
         ".{}.stampede-tmp-{}-{}",
