@@ -190,10 +190,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
             let replicates = replicates
                 .or(subject.raw.sweep.as_ref().map(|s| s.replicates))
                 .unwrap_or(3);
-            if replicates == 0 || scan < 2 {
-                return Err(Error::BadInput(
-                    "--replicates must be at least 1 and --scan at least 2".into(),
-                ));
+            if !(1..=1000).contains(&replicates) || !(2..=1000).contains(&scan) {
+                return Err(Error::BadInput(format!(
+                    "--replicates {replicates} --scan {scan}: --replicates must be between 1 and 1000 and --scan between 2 and 1000"
+                )));
             }
             let request = crate::plan::Request {
                 vary,
@@ -249,6 +249,12 @@ pub fn execute(cli: Cli) -> Result<i32> {
 fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) -> Result<i32> {
     let mut sets = sets.to_vec();
     if let Some(seed) = seed {
+        if i64::try_from(seed).is_err() {
+            return Err(Error::BadInput(format!(
+                "--seed {seed}: seeds are TOML integers, at most {}",
+                i64::MAX
+            )));
+        }
         sets.push(format!("seed={seed}"));
     }
     let (scenario, raw) = scenario::load(path, &sets)?;
@@ -608,12 +614,20 @@ impl Progress {
     }
 }
 
-/// `--jobs`, or every core when not given; zero is bad input.
+/// The most worker threads `--jobs` may ask for: more would only exhaust the
+/// system's thread limit.
+const MAX_JOBS: usize = 1024;
+
+/// `--jobs`, or every core when not given; zero or more than [`MAX_JOBS`] is bad input.
 fn threads(jobs: Option<usize>) -> Result<usize> {
     match jobs {
         Some(0) => Err(Error::BadInput(
             "--jobs 0: give at least one worker thread".into(),
         )),
+        Some(n) if n > MAX_JOBS => Err(Error::BadInput(format!(
+            "--jobs {n}: at most {MAX_JOBS} worker threads (this machine has {})",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ))),
         Some(n) => Ok(n),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }

@@ -628,3 +628,53 @@ fn r10_ctrl_c_keeps_finished_runs_and_prints_the_resume_command() {
         "the partial directory is removed when done"
     );
 }
+
+#[test]
+fn r10_flags_out_of_range_are_bad_input_not_hangs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = write(tmp.path(), "sweep.toml", SWEEP);
+    let run = write(tmp.path(), "run.toml", &plain());
+    let out = tmp.path().join("out");
+    let plan = |flag: &str, value: &str| {
+        bad(&[
+            "plan",
+            &run,
+            "--vary",
+            "clients.rate",
+            "--range",
+            "1000..2000",
+            "--expect",
+            "errors == 0",
+            flag,
+            value,
+            "--out",
+            s(&out),
+        ])
+    };
+    for (said, word) in [
+        (
+            bad(&["sweep", &sweep, "--out", s(&out), "--jobs", "100000000"]),
+            "--jobs",
+        ),
+        (
+            bad(&["check", &run, "--jobs", "18446744073709551615"]),
+            "--jobs",
+        ),
+        (plan("--scan", "1000000000"), "--scan"),
+        (plan("--replicates", "4000000000"), "--replicates"),
+        (
+            bad(&[
+                "run",
+                &run,
+                "--seed",
+                "18446744073709551615",
+                "--out",
+                s(&out),
+            ]),
+            "--seed",
+        ),
+    ] {
+        assert!(said.contains(word), "{said}");
+    }
+    assert!(!out.exists());
+}
