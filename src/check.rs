@@ -16,14 +16,15 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
-use crate::engine::{self, RunOutput};
+use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::expect::metric_names;
 use crate::report;
 use crate::report::sweep::{SweepTable, significant};
 use crate::scenario::{self, RawScenario};
+use crate::stats::mean;
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::{relative_change, welch_p};
 use crate::sweep::{Sweep, SweepRun, flatten};
 
 /// Significance level of the test that tells a shift from noise.
@@ -130,42 +131,6 @@ pub fn compare(baseline: &[f64], current: &[f64], tolerance: f64) -> Verdict {
     } else {
         Verdict::Noise(p)
     }
-}
-
-/// (c − b) / |b|; zero when both are zero, infinite when only b is.
-pub fn relative_change(b: f64, c: f64) -> f64 {
-    if b == c {
-        0.0
-    } else if b == 0.0 {
-        f64::INFINITY.copysign(c)
-    } else {
-        (c - b) / b.abs()
-    }
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
-fn variance(xs: &[f64]) -> f64 {
-    let m = mean(xs);
-    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)
-}
-
-/// Two-sided p-value of Welch's t-test for equal means (each side needs two samples).
-pub fn welch_p(a: &[f64], b: &[f64]) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    let (va, vb) = (variance(a) / a.len() as f64, variance(b) / b.len() as f64);
-    let diff = mean(a) - mean(b);
-    if va + vb == 0.0 {
-        // No spread on either side: any difference is certain.
-        return if diff == 0.0 { 1.0 } else { 0.0 };
-    }
-    let t = diff / (va + vb).sqrt();
-    // Welch–Satterthwaite degrees of freedom.
-    let df = (va + vb).powi(2)
-        / (va.powi(2) / (a.len() as f64 - 1.0) + vb.powi(2) / (b.len() as f64 - 1.0));
-    StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * (1.0 - d.cdf(t.abs())))
 }
 
 /// One scenario file to check, expanded into a sweep.
@@ -420,19 +385,15 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .enumerate()
         .flat_map(|(u, unit)| unit.sweep.tasks().into_iter().map(move |(p, r)| (u, p, r)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .build()
-        .map_err(|e| Error::BadInput(format!("cannot start {} threads: {e}", options.jobs)))?;
-    let outputs: Vec<RunOutput> = pool.install(|| {
-        tasks
-            .par_iter()
-            .map(|&(u, p, r)| {
-                let sweep = &units[u].sweep;
-                engine::run(&sweep.points[p].1, sweep.seed_of(p, r))
-            })
-            .collect()
-    });
+    let runs: Vec<(&crate::scenario::Scenario, u64)> = tasks
+        .iter()
+        .map(|&(u, p, r)| (&units[u].sweep.points[p].1, units[u].sweep.seed_of(p, r)))
+        .collect();
+    let outputs: Vec<RunOutput> = crate::runner::all(crate::runner::run_all(
+        options.jobs,
+        &runs,
+        &|_, output| Ok(output),
+    )?)?;
 
     let mut report = Report::default();
     let mut outputs = outputs.into_iter();
@@ -664,24 +625,6 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn welch_p_matches_a_textbook_case() {
-        // Means 20 and 22, variances 2.5 and 14.5: t = −1.0847, Welch df = 5.339,
-        // two-sided p = 0.32460 (scipy.stats.ttest_ind(a, b, equal_var=False)).
-        let a = [18.0, 19.0, 20.0, 21.0, 22.0];
-        let b = [17.0, 20.0, 22.0, 24.0, 27.0];
-        let p = welch_p(&a, &b);
-        assert!((p - 0.32460).abs() < 1e-4, "{p}");
-        // t = −10 on 8 df: p = 8.488e-6.
-        let p = welch_p(
-            &[98.0, 100.0, 102.0, 99.0, 101.0],
-            &[108.0, 110.0, 112.0, 109.0, 111.0],
-        );
-        assert!((p - 8.488e-6).abs() < 1e-8, "{p}");
-        assert_eq!(welch_p(&[1.0, 1.0], &[1.0, 1.0]), 1.0);
-        assert_eq!(welch_p(&[1.0, 1.0], &[2.0, 2.0]), 0.0);
-    }
 
     #[test]
     fn drift_inside_tolerance_passes_and_outside_fails() {

@@ -268,7 +268,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         )
     });
     let started = Instant::now();
-    let output = crate::engine::run(&scenario, scenario.seed);
+    let output = crate::runner::run_one(&scenario, scenario.seed)?;
     let wall_s = started.elapsed().as_secs_f64();
     let written = report::write_run(staged.path(), &scenario, &raw, &output)?;
     staged.commit()?;
@@ -717,7 +717,7 @@ fn plan(
     ));
     let started = Instant::now();
     let outcome = crate::plan::plan(subject, request)?;
-    let stat = |s: &crate::report::sweep::Stat| {
+    let stat = |s: &crate::stats::Stat| {
         let half = (s.high - s.low) / 2.0;
         if half > 0.0 {
             format!("{} ± {}", significant(s.mean), significant(half))

@@ -9,12 +9,11 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
-
-use crate::engine;
 use crate::error::{Error, Result};
 use crate::metrics::RunSummary;
 use crate::scenario::{self, RawScenario, Scenario};
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::{mean_ci95, t975};
 
 /// One point of the grid: its overrides, in column order.
 #[derive(Clone, Debug, PartialEq)]
@@ -308,33 +307,25 @@ impl Sweep {
         jobs: usize,
         done: &(dyn Fn(&SweepRun, usize) -> Result<()> + Sync),
     ) -> Result<Vec<SweepRun>> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .map_err(|e| Error::BadInput(format!("--jobs {jobs}: cannot start threads: {e}")))?;
         let finished = std::sync::atomic::AtomicUsize::new(0);
-        let runs: Vec<Option<SweepRun>> = pool.install(|| {
-            tasks
-                .par_iter()
-                .map(|&(point, replicate)| {
-                    if crate::interrupt::requested() {
-                        return Ok(None);
-                    }
-                    let seed = self.seed_of(point, replicate);
-                    let run = SweepRun {
-                        point,
-                        replicate,
-                        seed,
-                        fingerprint: self.fingerprints[point].clone(),
-                        summary: engine::run(&self.points[point].1, seed).summary,
-                    };
-                    done(
-                        &run,
-                        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                    )?;
-                    Ok(Some(run))
-                })
-                .collect::<Result<_>>()
+        let jobs_list: Vec<(&Scenario, u64)> = tasks
+            .iter()
+            .map(|&(point, replicate)| (&self.points[point].1, self.seed_of(point, replicate)))
+            .collect();
+        let runs = crate::runner::run_all(jobs, &jobs_list, &|i, output| {
+            let (point, replicate) = tasks[i];
+            let run = SweepRun {
+                point,
+                replicate,
+                seed: jobs_list[i].1,
+                fingerprint: self.fingerprints[point].clone(),
+                summary: output.summary,
+            };
+            done(
+                &run,
+                finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            )?;
+            Ok(run)
         })?;
         Ok(runs.into_iter().flatten().collect())
     }
@@ -401,37 +392,4 @@ pub fn flatten(summary: &RunSummary) -> Vec<(String, f64)> {
         }
     }
     out
-}
-
-/// Mean and 95% confidence half-width of `xs` (Student's t with n − 1 degrees of freedom).
-pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len();
-    let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
-    if n < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    (mean, t975(n - 1) * (var / n as f64).sqrt())
-}
-
-/// The 97.5% quantile of Student's t with `df` degrees of freedom.
-pub fn t975(df: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn confidence_interval_of_a_known_sample() {
-        // 1..=5: mean 3, sd √2.5, t(4) = 2.776 → half-width 2.776 × √2.5 / √5 = 1.9630.
-        let (mean, half) = mean_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(mean, 3.0);
-        assert!((half - 1.9630).abs() < 1e-3, "{half}");
-        assert_eq!(mean_ci95(&[7.0]), (7.0, 0.0));
-        // Printed tables: t(0.975; 30) = 2.042, t(0.975; 120) = 1.980.
-        assert!((t975(30) - 2.042).abs() < 1e-3 && (t975(120) - 1.980).abs() < 1e-3);
-    }
 }

@@ -12,7 +12,7 @@ use super::plot::{self, Figure, Format, Panel, Series};
 use super::{OutputDir, SCENARIO_FILE, resolved_toml, write_atomic_in};
 use crate::error::{Error, Result};
 use crate::scenario::RawScenario;
-use crate::sweep::{Sweep, SweepRun, flatten, mean_ci95, value_text};
+use crate::sweep::{Sweep, SweepRun, flatten, value_text};
 
 /// One row per point × replicate.
 pub const SWEEP_FILE: &str = "sweep.csv";
@@ -91,31 +91,8 @@ pub fn read_kept_runs(dir: &Path) -> Result<Vec<(PathBuf, std::result::Result<Sw
         .collect())
 }
 
-/// Mean and 95% confidence interval of one metric at one point.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stat {
-    /// Replicates it is computed from.
-    pub n: usize,
-    /// Mean over replicates.
-    pub mean: f64,
-    /// Lower end of the 95% confidence interval.
-    pub low: f64,
-    /// Upper end of the 95% confidence interval.
-    pub high: f64,
-}
-
-impl Stat {
-    /// The mean and 95% confidence interval of `xs` (Student's t).
-    pub fn of(xs: &[f64]) -> Stat {
-        let (mean, half) = mean_ci95(xs);
-        Stat {
-            n: xs.len(),
-            mean,
-            low: mean - half,
-            high: mean + half,
-        }
-    }
-}
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::Stat;
 
 /// The aggregate of a sweep: what `aggregate.csv` holds.
 #[derive(Clone, Debug, PartialEq)]
