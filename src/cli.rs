@@ -836,6 +836,13 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {
     let sweep = crate::sweep::load(&first, &[])?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
     let staged = outdir::prepare("--out", &dir)?;
+    let unchanged = dir.clone();
+    interrupt::set_message(move || {
+        format!(
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
+        )
+    });
     let mut runs = Vec::new();
     for shard in dirs {
         let other = std::fs::read_to_string(shard.join(report::SCENARIO_FILE)).unwrap_or_default();
@@ -923,6 +930,7 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
         let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
         report::plot::run_charts(dir, &scenario, &rows, &class_rows, options.format)?
     };
+    outdir::record(dir, &written)?;
     for path in written {
         say(&format!("wrote {}", path.display()));
     }

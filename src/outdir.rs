@@ -281,6 +281,23 @@ fn recover(parent: &Path, name: &str, target: &Path) {
     }
 }
 
+/// Adds `files` (written into `dir` in place, by `stampede plot`) to the
+/// manifest of `dir`, if it has one, so that they are known as stampede's.
+pub fn record(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(()); // written before manifests: known by name
+    };
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for name in files.iter().filter_map(|f| f.file_name()) {
+        let name = name.to_string_lossy().into_owned();
+        if !lines.contains(&name) {
+            lines.push(name);
+        }
+    }
+    crate::report::write_atomic(&path, (lines.join("\n") + "\n").as_bytes())
+}
+
 /// How to say what became of `dir` when a command stops before writing it.
 pub fn untouched(dir: &Path) -> String {
     if dir.exists() {
@@ -441,5 +458,20 @@ mod tests {
         }
         assert!(known_run("p00012-r0003.json"));
         assert!(!known_run("p12.json") && !known_run("mine.json"));
+    }
+
+    #[test]
+    fn files_recorded_in_the_manifest_are_stampedes_and_others_are_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(dir.join(MANIFEST), "# header\nsummary.json\n").unwrap();
+        std::fs::write(dir.join("shards.svg"), "").unwrap();
+        std::fs::write(dir.join("notes.txt"), "").unwrap();
+        assert_eq!(foreign_entries(dir).unwrap(), ["notes.txt", "shards.svg"]);
+        record(dir, &[dir.join("shards.svg")]).unwrap();
+        assert_eq!(foreign_entries(dir).unwrap(), ["notes.txt"]);
+        assert!(check_ours("--out", dir).is_err());
+        std::fs::remove_file(dir.join("notes.txt")).unwrap();
+        assert!(check_ours("--out", dir).is_ok());
     }
 }
