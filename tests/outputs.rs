@@ -678,3 +678,51 @@ fn r10_flags_out_of_range_are_bad_input_not_hangs() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn r10_ctrl_c_during_a_run_leaves_the_old_directory_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let quick = write(tmp.path(), "quick.toml", &plain());
+    let out = tmp.path().join("out");
+    ok(&["run", &quick, "--out", s(&out)]);
+    let before: Vec<(String, Vec<u8>)> = names(&out)
+        .into_iter()
+        .map(|n| (n.clone(), fs::read(out.join(&n)).unwrap()))
+        .collect();
+    // About ten million requests: seconds, time enough to interrupt.
+    let long = plain()
+        .replace("duration = \"4s\"", "duration = \"500s\"")
+        .replace("rate = 2000", "rate = 20000");
+    let slow = write(tmp.path(), "slow.toml", &long);
+    let child = Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args(["run", &slow, "--out", s(&out)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it has started writing (its temporary sibling exists).
+    let started = std::time::Instant::now();
+    while !names(tmp.path()).iter().any(|n| n.contains("stampede-tmp")) {
+        assert!(started.elapsed().as_secs() < 30, "no temporary directory");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let done = child.wait_with_output().unwrap();
+    let said = text(&done);
+    assert_eq!(done.status.code(), Some(130), "{said}");
+    assert!(said.contains("is unchanged"), "{said}");
+    let after: Vec<(String, Vec<u8>)> = names(&out)
+        .into_iter()
+        .map(|n| (n.clone(), fs::read(out.join(&n)).unwrap()))
+        .collect();
+    assert!(after == before, "the old directory changed");
+    let siblings = names(tmp.path());
+    assert!(
+        !siblings.iter().any(|n| n.contains("stampede-")),
+        "{siblings:?}"
+    );
+}
