@@ -336,15 +336,10 @@ fn sweep(
     // sweep's point, replicate, seed and resolved scenario.
     let mut kept: Vec<SweepRun> = Vec::new();
     let mut discarded: std::collections::BTreeMap<String, usize> = Default::default();
-    let candidates: Vec<_> = [&partial, &dir]
-        .into_iter()
-        .map(|d| report::read_kept_runs(d))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect();
     let interrupted_runs = report::read_kept_runs(&partial)?.len();
     if resume {
+        let mut candidates = report::read_kept_runs(&partial)?;
+        candidates.extend(report::read_kept_runs(&dir)?);
         for (_, run) in candidates {
             let why = match run {
                 Err(_) => Some("unreadable".to_string()),
