@@ -16,14 +16,15 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
-use crate::engine::{self, RunOutput};
+use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::expect::metric_names;
 use crate::report;
 use crate::report::sweep::{SweepTable, significant};
 use crate::scenario::{self, RawScenario};
+use crate::stats::mean;
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::{relative_change, welch_p};
 use crate::sweep::{Sweep, SweepRun, flatten};
 
 /// Significance level of the test that tells a shift from noise.
@@ -132,42 +133,6 @@ pub fn compare(baseline: &[f64], current: &[f64], tolerance: f64) -> Verdict {
     }
 }
 
-/// (c − b) / |b|; zero when both are zero, infinite when only b is.
-pub fn relative_change(b: f64, c: f64) -> f64 {
-    if b == c {
-        0.0
-    } else if b == 0.0 {
-        f64::INFINITY.copysign(c)
-    } else {
-        (c - b) / b.abs()
-    }
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
-fn variance(xs: &[f64]) -> f64 {
-    let m = mean(xs);
-    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0)
-}
-
-/// Two-sided p-value of Welch's t-test for equal means (each side needs two samples).
-pub fn welch_p(a: &[f64], b: &[f64]) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    let (va, vb) = (variance(a) / a.len() as f64, variance(b) / b.len() as f64);
-    let diff = mean(a) - mean(b);
-    if va + vb == 0.0 {
-        // No spread on either side: any difference is certain.
-        return if diff == 0.0 { 1.0 } else { 0.0 };
-    }
-    let t = diff / (va + vb).sqrt();
-    // Welch–Satterthwaite degrees of freedom.
-    let df = (va + vb).powi(2)
-        / (va.powi(2) / (a.len() as f64 - 1.0) + vb.powi(2) / (b.len() as f64 - 1.0));
-    StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| 2.0 * (1.0 - d.cdf(t.abs())))
-}
-
 /// One scenario file to check, expanded into a sweep.
 struct Unit {
     raw: RawScenario,
@@ -183,7 +148,7 @@ impl Unit {
         let sweep = if is_sweep {
             crate::sweep::load(path, sets)?
         } else {
-            Sweep::single(scenario)
+            Sweep::single(scenario, &raw)
         };
         Ok(Unit {
             raw,
@@ -221,6 +186,11 @@ struct Samples {
     points: Vec<Vec<Vec<f64>>>,
 }
 
+/// Reads a baseline whole, or refuses it (bad input, naming the file and
+/// what is wrong): it must hold every metric this build reports, each a
+/// finite number, no metric column it does not know, and at least one
+/// run of every point, whose swept values match the point's. Comparing
+/// fewer metrics than the build reports would let a damaged baseline pass.
 fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
     let missing = |file: &Path, e: &dyn std::fmt::Display| {
         Error::BadInput(format!(
@@ -229,33 +199,95 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
             file.display()
         ))
     };
+    let names = metric_names();
+    let reblessed = "re-create the baseline with --bless";
     if !unit.is_sweep {
         let file = dir.join(report::SUMMARY_FILE);
         let text = std::fs::read_to_string(&file).map_err(|e| missing(&file, &e))?;
-        let summary: crate::metrics::RunSummary = serde_json::from_str(&text)
-            .map_err(|e| Error::BadInput(format!("{}: not a run summary: {e}", file.display())))?;
-        let (metrics, values): (Vec<String>, Vec<f64>) = flatten(&summary).into_iter().unzip();
+        let bad = |why: String| {
+            Error::BadInput(format!(
+                "{}: {why}; not a usable baseline, {reblessed}",
+                file.display()
+            ))
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(bad("not a run summary (a JSON object)".into()));
+        }
+        let mut values = Vec::with_capacity(names.len());
+        let mut absent = Vec::new();
+        for name in &names {
+            let field = match name.split_once('.') {
+                Some((outer, inner)) => value.get(outer).and_then(|o| o.get(inner)),
+                None => value.get(name),
+            };
+            match field {
+                None => absent.push(name.as_str()),
+                Some(v) => match v.as_f64().filter(|x| x.is_finite()) {
+                    Some(x) => values.push(x),
+                    None => return Err(bad(format!("`{name}` is {v}, not a finite number"))),
+                },
+            }
+        }
+        if !absent.is_empty() {
+            return Err(bad(format!(
+                "{} of the {} metrics are missing ({})",
+                absent.len(),
+                names.len(),
+                absent.join(", ")
+            )));
+        }
         return Ok(Samples {
-            metrics,
+            metrics: names,
             points: vec![vec![values]],
         });
     }
     let file = dir.join(report::sweep::SWEEP_FILE);
     let mut reader = csv::Reader::from_path(&file).map_err(|e| missing(&file, &e))?;
-    let bad = |why: String| Error::BadInput(format!("{}: {why}", file.display()));
+    let bad = |why: String| {
+        Error::BadInput(format!(
+            "{}: {why}; not a usable baseline, {reblessed}",
+            file.display()
+        ))
+    };
     let header = report::csv_header(&mut reader).map_err(|e| bad(e.to_string()))?;
     let first_metric = 3 + unit.sweep.paths.len();
-    if header.len() < first_metric || header[3..first_metric] != unit.sweep.paths[..] {
+    if header.len() < first_metric
+        || header[..3] != ["point", "replicate", "seed"]
+        || header[3..first_metric] != unit.sweep.paths[..]
+    {
         return Err(bad(format!(
-            "swept parameters {:?} differ from the scenario's {:?}; re-create the baseline with --bless",
-            header
-                .get(3..first_metric.min(header.len()))
-                .unwrap_or_default(),
+            "its first columns {:?} are not point, replicate, seed and the swept parameters {:?}",
+            &header[..first_metric.min(header.len())],
             unit.sweep.paths
         )));
     }
+    let columns = &header[first_metric..];
+    if let Some(c) = columns.iter().find(|c| !names.contains(c)) {
+        return Err(bad(format!("column `{c}` is not a summary metric")));
+    }
+    let absent: Vec<&str> = names
+        .iter()
+        .filter(|n| !columns.contains(n))
+        .map(String::as_str)
+        .collect();
+    if !absent.is_empty() {
+        return Err(bad(format!(
+            "{} of the {} metrics have no column ({})",
+            absent.len(),
+            names.len(),
+            absent.join(", ")
+        )));
+    }
+    // Values in the order of `names`.
+    let order: Vec<usize> = names
+        .iter()
+        .map(|n| first_metric + columns.iter().position(|c| c == n).expect("checked"))
+        .collect();
     let mut points: Vec<Vec<Vec<f64>>> = vec![Vec::new(); unit.sweep.points.len()];
     for (line, record) in reader.records().enumerate() {
+        let line = line + 2;
         let record = record.map_err(|e| bad(e.to_string()))?;
         let point: usize = record[0]
             .parse()
@@ -263,23 +295,44 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
             .filter(|p| *p < points.len())
             .ok_or_else(|| {
                 bad(format!(
-                    "line {}: point `{}` is not a point of this sweep; re-create the baseline with --bless",
-                    line + 2,
+                    "line {line}: point `{}` is not a point of this sweep",
                     &record[0]
                 ))
             })?;
-        let values = record
+        for (i, (path, value)) in unit.sweep.points[point].0.params.iter().enumerate() {
+            let expected = crate::sweep::value_text(value);
+            if record[3 + i] != expected {
+                return Err(bad(format!(
+                    "line {line}: point {point} has {path} = {}, but the scenario's point {point} has {expected}",
+                    &record[3 + i]
+                )));
+            }
+        }
+        let values = order
             .iter()
-            .skip(first_metric)
-            .map(|v| {
-                v.parse::<f64>()
-                    .map_err(|_| bad(format!("line {}: `{v}` is not a number", line + 2)))
+            .map(|&i| {
+                record[i]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "line {line}: `{}` in column {} is not a finite number",
+                            &record[i], header[i]
+                        ))
+                    })
             })
             .collect::<Result<Vec<f64>>>()?;
         points[point].push(values);
     }
+    if let Some(p) = points.iter().position(Vec::is_empty) {
+        return Err(bad(format!(
+            "no run of point {p} ({} rows in all)",
+            points.iter().map(Vec::len).sum::<usize>()
+        )));
+    }
     Ok(Samples {
-        metrics: header[first_metric..].to_vec(),
+        metrics: names,
         points,
     })
 }
@@ -319,28 +372,32 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
             .collect::<Result<Vec<_>>>()?,
         _ => units.iter().map(|_| None).collect(),
     };
+    // Check every directory --bless replaces before running anything.
+    let mut staged = match (&options.baseline, options.bless) {
+        (Some(base), true) => units
+            .iter()
+            .map(|u| crate::outdir::prepare("--baseline", &u.baseline_dir(base)).map(Some))
+            .collect::<Result<Vec<_>>>()?,
+        _ => units.iter().map(|_| None).collect(),
+    };
     let tasks: Vec<(usize, usize, u32)> = units
         .iter()
         .enumerate()
         .flat_map(|(u, unit)| unit.sweep.tasks().into_iter().map(move |(p, r)| (u, p, r)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .build()
-        .map_err(|e| Error::BadInput(format!("cannot start {} threads: {e}", options.jobs)))?;
-    let outputs: Vec<RunOutput> = pool.install(|| {
-        tasks
-            .par_iter()
-            .map(|&(u, p, r)| {
-                let sweep = &units[u].sweep;
-                engine::run(&sweep.points[p].1, sweep.seed_of(p, r))
-            })
-            .collect()
-    });
+    let runs: Vec<(&crate::scenario::Scenario, u64)> = tasks
+        .iter()
+        .map(|&(u, p, r)| (&units[u].sweep.points[p].1, units[u].sweep.seed_of(p, r)))
+        .collect();
+    let outputs: Vec<RunOutput> = crate::runner::all(crate::runner::run_all(
+        options.jobs,
+        &runs,
+        &|_, output| Ok(output),
+    )?)?;
 
     let mut report = Report::default();
     let mut outputs = outputs.into_iter();
-    for (unit, baseline) in units.iter().zip(&baselines) {
+    for ((unit, baseline), staged) in units.iter().zip(&baselines).zip(&mut staged) {
         let tasks = unit.sweep.tasks();
         let mine: Vec<RunOutput> = outputs.by_ref().take(tasks.len()).collect();
         let runs: Vec<SweepRun> = tasks
@@ -350,9 +407,24 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
                 point,
                 replicate,
                 seed: unit.sweep.seed_of(point, replicate),
+                fingerprint: unit.sweep.fingerprints[point].clone(),
                 summary: out.summary.clone(),
             })
             .collect();
+        // A run stopped before its end (overloaded) is never a pass.
+        report.outcomes.extend(runs.iter().filter_map(|run| {
+            let why = run.summary.stopped.as_ref()?;
+            Some(Outcome {
+                scenario: unit.sweep.name.clone(),
+                case: unit.case(
+                    run.point,
+                    format!("replicate {} ran to its end", run.replicate),
+                ),
+                measured: "stopped".into(),
+                passed: false,
+                detail: why.clone(),
+            })
+        }));
         report.outcomes.extend(expectations(
             unit,
             &SweepTable::from_runs(&unit.sweep, &runs),
@@ -363,10 +435,9 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
                 .outcomes
                 .extend(against_baseline(unit, &runs, samples, &dir, options));
         }
-        if options.bless {
-            let dir = unit.baseline_dir(options.baseline.as_deref().expect("given"));
-            bless(unit, &runs, &mine, &dir)?;
-            report.blessed.push(dir);
+        if let Some(staged) = staged.take() {
+            bless(unit, &runs, &mine, staged.path())?;
+            report.blessed.push(staged.commit()?);
         }
     }
     Ok(report)
@@ -458,21 +529,24 @@ fn against_baseline(
                 noisy.join("; ")
             ));
         }
+        if compared == 0 {
+            detail.push("no metric compared: a baseline must cover the metrics".to_string());
+        }
         out.push(Outcome {
             scenario: unit.sweep.name.clone(),
             case: unit.case(p, format!("baseline {}", dir.display())),
             measured: format!("{} of {compared} metrics shifted", shifted.len()),
-            passed: shifted.is_empty(),
+            passed: shifted.is_empty() && compared > 0,
             detail: detail.join("\n"),
         });
     }
     out
 }
 
-/// Writes the current outputs as `dir`, exactly as `run` or `sweep` would.
+/// Writes the current outputs into `dir` (a fresh directory, swapped into
+/// place by the caller), exactly as `run` or `sweep` would.
 fn bless(unit: &Unit, runs: &[SweepRun], outputs: &[RunOutput], dir: &Path) -> Result<()> {
     if unit.is_sweep {
-        report::clear_sweep_runs(dir)?;
         for run in runs {
             report::write_sweep_run(dir, run)?;
         }
@@ -565,24 +639,6 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn welch_p_matches_a_textbook_case() {
-        // Means 20 and 22, variances 2.5 and 14.5: t = −1.0847, Welch df = 5.339,
-        // two-sided p = 0.32460 (scipy.stats.ttest_ind(a, b, equal_var=False)).
-        let a = [18.0, 19.0, 20.0, 21.0, 22.0];
-        let b = [17.0, 20.0, 22.0, 24.0, 27.0];
-        let p = welch_p(&a, &b);
-        assert!((p - 0.32460).abs() < 1e-4, "{p}");
-        // t = −10 on 8 df: p = 8.488e-6.
-        let p = welch_p(
-            &[98.0, 100.0, 102.0, 99.0, 101.0],
-            &[108.0, 110.0, 112.0, 109.0, 111.0],
-        );
-        assert!((p - 8.488e-6).abs() < 1e-8, "{p}");
-        assert_eq!(welch_p(&[1.0, 1.0], &[1.0, 1.0]), 1.0);
-        assert_eq!(welch_p(&[1.0, 1.0], &[2.0, 2.0]), 0.0);
-    }
 
     #[test]
     fn drift_inside_tolerance_passes_and_outside_fails() {

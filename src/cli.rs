@@ -6,6 +6,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
+use crate::interrupt;
+use crate::outdir;
 use crate::report;
 use crate::report::plot::Format;
 use crate::report::sweep::{ChartOptions, SweepTable};
@@ -156,6 +158,7 @@ fn say(text: &str) {
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
+    interrupt::install();
     match cli.command {
         Command::Run {
             scenario,
@@ -187,10 +190,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
             let replicates = replicates
                 .or(subject.raw.sweep.as_ref().map(|s| s.replicates))
                 .unwrap_or(3);
-            if replicates == 0 || scan < 2 {
-                return Err(Error::BadInput(
-                    "--replicates must be at least 1 and --scan at least 2".into(),
-                ));
+            if !(1..=1000).contains(&replicates) || !(2..=1000).contains(&scan) {
+                return Err(Error::BadInput(format!(
+                    "--replicates {replicates} --scan {scan}: --replicates must be between 1 and 1000 and --scan between 2 and 1000"
+                )));
             }
             let request = crate::plan::Request {
                 vary,
@@ -202,7 +205,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 scan,
                 jobs: threads(jobs)?,
             };
-            plan(&subject, &request, out)
+            plan(&subject, &request, out, &scenario, &sets)
         }
         Command::Check {
             scenarios,
@@ -246,19 +249,29 @@ pub fn execute(cli: Cli) -> Result<i32> {
 fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) -> Result<i32> {
     let mut sets = sets.to_vec();
     if let Some(seed) = seed {
+        if i64::try_from(seed).is_err() {
+            return Err(Error::BadInput(format!(
+                "--seed {seed}: seeds are TOML integers, at most {}",
+                i64::MAX
+            )));
+        }
         sets.push(format!("seed={seed}"));
     }
     let (scenario, raw) = scenario::load(path, &sets)?;
-    let dir = out.unwrap_or_else(|| Path::new("results").join(&scenario.name));
-    let started = Instant::now();
-    let output = crate::engine::run_with(&scenario, scenario.seed, &|notice| {
-        eprintln!("warning: {notice}")
+    let (dir, note) = output_dir(out, path, &scenario.name, &sets, &raw);
+    let staged = outdir::prepare("--out", &dir)?;
+    let unchanged = dir.clone();
+    interrupt::set_message(move || {
+        format!(
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
+        )
     });
+    let started = Instant::now();
+    let output = crate::runner::run_one(&scenario, scenario.seed)?;
     let wall_s = started.elapsed().as_secs_f64();
-    if let Some(stop @ crate::engine::Stop::Stalled { .. }) = output.stop {
-        return Err(Error::BadInput(format!("{}: {stop}", path.display())));
-    }
-    let written = report::write_run(&dir, &scenario, &raw, &output)?;
+    let written = report::write_run(staged.path(), &scenario, &raw, &output)?;
+    staged.commit()?;
     let s = &output.summary;
     let simulated: u64 = output.timeseries.iter().map(|r| r.requests).sum();
     let names: Vec<String> = written
@@ -281,7 +294,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .collect();
     say(&format!(
         "stampede run {} (seed {}): {simulated} requests simulated ({} after warmup) over {:.1} s \
-         in {wall_s:.2} s wall, {:.2} M requests/s\n{}{expectations}\n  wrote {}/ ({})",
+         in {wall_s:.2} s wall, {:.2} M requests/s\n{}{expectations}\n  wrote {}/ ({}){note}",
         s.scenario,
         s.seed,
         s.requests,
@@ -293,8 +306,8 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     ));
     if let Some(stop) = output.stop {
         say(&format!(
-            "  NOT A NORMAL RESULT: {stop}; the outputs cover the run up to then and say so \
-             (summary.json `stopped`). Lower the load, add capacity, or raise max_in_flight."
+            "  NOT A NORMAL RESULT: {stop}. The outputs cover the run up to then and say so \
+             (summary.json `stopped`)."
         ));
         return Ok(1);
     }
@@ -309,49 +322,146 @@ fn sweep(
     resume: bool,
     shard: Option<&str>,
 ) -> Result<i32> {
+    use crate::sweep::SweepRun;
     let (_, raw) = scenario::load(path, sets)?;
     let sweep = crate::sweep::load(path, sets)?;
     let shard = shard.map(parse_shard).transpose()?;
-    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
+    let (dir, note) = output_dir(out, path, &format!("{}-sweep", sweep.name), sets, &raw);
     let jobs = threads(jobs)?;
+    let staged = outdir::prepare("--out", &dir)?;
+    // Runs finished so far live beside DIR until the sweep is complete.
+    let partial = outdir::partial_dir(&dir);
+    outdir::check_ours("--out", &partial)?;
     let mut tasks = match shard {
         Some((k, n)) => sweep.shard_tasks(k, n),
         None => sweep.tasks(),
     };
-    let kept = if resume {
-        report::read_sweep_runs(&dir)?
-    } else {
-        report::clear_sweep_runs(&dir)?;
-        Vec::new()
-    };
-    tasks.retain(|&(p, r)| {
-        !kept
-            .iter()
-            .any(|k| (k.point, k.replicate, k.seed) == (p, r, sweep.seed_of(p, r)))
-    });
+    let total = tasks.len();
+
+    // Kept runs: of an interrupted sweep (the partial directory), then of a
+    // finished one (DIR/runs). Each is reused only if it is bound to this
+    // sweep's point, replicate, seed and resolved scenario.
+    let mut kept: Vec<SweepRun> = Vec::new();
+    let mut discarded: std::collections::BTreeMap<String, usize> = Default::default();
+    let interrupted_runs = report::read_kept_runs(&partial)?.len();
+    if resume {
+        let mut candidates = report::read_kept_runs(&partial)?;
+        candidates.extend(report::read_kept_runs(&dir)?);
+        for (_, run) in candidates {
+            let why = match run {
+                Err(_) => Some("unreadable".to_string()),
+                Ok(run) => match sweep.mismatch(&run) {
+                    Some(why) => Some(why.to_string()),
+                    None if !tasks.contains(&(run.point, run.replicate)) => {
+                        Some("not a run of this shard".to_string())
+                    }
+                    None if kept
+                        .iter()
+                        .any(|k| (k.point, k.replicate) == (run.point, run.replicate)) =>
+                    {
+                        None // the same run, kept twice
+                    }
+                    None => {
+                        kept.push(run);
+                        None
+                    }
+                },
+            };
+            if let Some(why) = why {
+                *discarded.entry(why).or_default() += 1;
+            }
+        }
+    }
+    // A fresh partial directory holding exactly the runs kept.
+    remove_dir_if_exists(&partial)?;
+    for run in &kept {
+        report::write_sweep_run(&partial, run)?;
+    }
     report::write_atomic_in(
-        &dir,
+        &partial,
         report::SCENARIO_FILE,
         report::resolved_toml(&raw).as_bytes(),
-    )?;
-    let total = tasks.len();
+    )
+    .map_err(|e| Error::BadInput(format!("--out {}: {e}", dir.display())))?;
+    tasks.retain(|t| !kept.iter().any(|k| (k.point, k.replicate) == *t));
     say(&format!(
-        "stampede sweep {}: {} points × {} replicates{}; {total} runs to do on {jobs} threads",
+        "stampede sweep {}: {} points × {} replicates{}; {} runs to do on {jobs} threads",
         sweep.name,
         sweep.points.len(),
         sweep.replicates,
-        shard.map_or(String::new(), |(k, n)| format!(", shard {k}/{n}"))
+        shard.map_or(String::new(), |(k, n)| format!(", shard {k}/{n}")),
+        tasks.len()
     ));
+    if resume {
+        let mut text = format!("  resume: reusing {} kept runs", kept.len());
+        if !discarded.is_empty() {
+            let reasons: Vec<String> = discarded
+                .iter()
+                .map(|(why, n)| format!("{n} {why}"))
+                .collect();
+            text += &format!(
+                "; discarded {} kept runs that do not match this sweep, to be run again: {}",
+                discarded.values().sum::<usize>(),
+                reasons.join("; ")
+            );
+        }
+        say(&text);
+    } else if interrupted_runs > 0 {
+        say(&format!(
+            "  discarded {interrupted_runs} runs of an interrupted sweep in {} (--resume reuses them)",
+            partial.display()
+        ));
+    }
+    if !note.is_empty() {
+        say(note.trim_start_matches('\n'));
+    }
+    let command = resume_command(path, &dir, sets, shard);
+    let message = {
+        let (partial, dir) = (partial.clone(), dir.clone());
+        move || {
+            let done = report::read_kept_runs(&partial).map_or(0, |r| r.len());
+            format!(
+                "interrupted: {done} of {total} runs kept in {}/, {}; continue with: {command}",
+                partial.display(),
+                outdir::untouched(&dir)
+            )
+        }
+    };
+    interrupt::set_message(message.clone());
+    interrupt::set_graceful(true);
     let started = Instant::now();
-    let progress = Progress::new(total);
-    let keep = |run: &crate::sweep::SweepRun, done: usize| -> Result<()> {
-        report::write_sweep_run(&dir, run)?;
+    let progress = Progress::new(tasks.len());
+    let keep = |run: &SweepRun, done: usize| -> Result<()> {
+        report::write_sweep_run(&partial, run)?;
         progress.update(done);
         Ok(())
     };
-    sweep.run(&tasks, jobs, &keep)?;
+    let new = sweep.run(&tasks, jobs, &keep)?;
     progress.finish();
+    interrupt::set_graceful(false);
+    if interrupt::requested() {
+        return Err(Error::Interrupted(message()));
+    }
+    let mut runs = kept;
+    runs.extend(new);
+    let runs = match shard {
+        Some(_) => {
+            runs.sort_by_key(|r| (r.point, r.replicate));
+            runs
+        }
+        None => sweep.complete(runs)?,
+    };
+    for run in &runs {
+        report::write_sweep_run(staged.path(), run)?;
+    }
     if let Some((k, n)) = shard {
+        report::write_atomic_in(
+            staged.path(),
+            report::SCENARIO_FILE,
+            report::resolved_toml(&raw).as_bytes(),
+        )?;
+        staged.commit()?;
+        remove_dir_if_exists(&partial)?;
         say(&format!(
             "  shard {k}/{n} done in {:.2} s: its runs are in {}/runs; combine all shards with `stampede merge`",
             started.elapsed().as_secs_f64(),
@@ -359,8 +469,96 @@ fn sweep(
         ));
         return Ok(0);
     }
-    let runs = sweep.complete(report::read_sweep_runs(&dir)?)?;
-    finish_sweep(&dir, &raw, &sweep, &runs, started)
+    let code = finish_sweep(staged, &raw, &sweep, &runs, started)?;
+    remove_dir_if_exists(&partial)?;
+    Ok(code)
+}
+
+/// Removes `dir` and everything in it, if it exists (only for directories
+/// stampede wrote: temporaries and partial sweeps checked by the caller).
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::output(dir, e)),
+    }
+}
+
+/// The default output directory `results/<base>/`, unless overrides change
+/// the scenario: then `results/<base>--<hash of the overrides>/`, so that
+/// the results of the file as written (the README's charts, baselines) are
+/// never replaced by those of another scenario. Returns the directory and a
+/// note saying so (empty when there is nothing to say).
+fn output_dir(
+    out: Option<PathBuf>,
+    path: &Path,
+    base: &str,
+    sets: &[String],
+    raw: &scenario::RawScenario,
+) -> (PathBuf, String) {
+    if let Some(dir) = out {
+        return (dir, String::new());
+    }
+    let plain = Path::new("results").join(base);
+    let same = sets.is_empty()
+        || scenario::load(path, &[])
+            .is_ok_and(|(_, file)| report::resolved_toml(&file) == report::resolved_toml(raw));
+    if same {
+        return (plain, String::new());
+    }
+    let dir = Path::new("results").join(format!(
+        "{base}--{:08x}",
+        crate::sweep::fnv1a(sets.join("\n").as_bytes()) as u32
+    ));
+    let note = format!(
+        "\n  note: --set/--seed change the scenario, so its results went to {}/, not {}/ \
+         (the file as written); give --out DIR to choose",
+        dir.display(),
+        plain.display()
+    );
+    (dir, note)
+}
+
+/// The command that continues an interrupted sweep, quoted for a POSIX shell.
+fn resume_command(
+    path: &Path,
+    dir: &Path,
+    sets: &[String],
+    shard: Option<(usize, usize)>,
+) -> String {
+    let mut args: Vec<String> = vec![
+        "stampede".into(),
+        "sweep".into(),
+        path.display().to_string(),
+        "--out".into(),
+        dir.display().to_string(),
+    ];
+    for set in sets {
+        args.push("--set".into());
+        args.push(set.clone());
+    }
+    if let Some((k, n)) = shard {
+        args.push("--shard".into());
+        args.push(format!("{k}/{n}"));
+    }
+    args.push("--resume".into());
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` as one POSIX shell word.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Sweep progress on stderr: a bar with ETA on a terminal, else about
@@ -418,18 +616,30 @@ impl Progress {
     }
 }
 
-/// `--jobs`, or every core when not given; zero is bad input.
+/// The most worker threads `--jobs` may ask for: more would only exhaust the
+/// system's thread limit.
+const MAX_JOBS: usize = 1024;
+
+/// `--jobs`, or every core when not given; zero or more than [`MAX_JOBS`] is bad input.
 fn threads(jobs: Option<usize>) -> Result<usize> {
     match jobs {
         Some(0) => Err(Error::BadInput(
             "--jobs 0: give at least one worker thread".into(),
         )),
+        Some(n) if n > MAX_JOBS => Err(Error::BadInput(format!(
+            "--jobs {n}: at most {MAX_JOBS} worker threads (this machine has {})",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ))),
         Some(n) => Ok(n),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }
 }
 
 fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path>) -> Result<i32> {
+    if let Some(file) = junit {
+        outdir::check_file("--junit", file)?;
+    }
+    interrupt::set_message(|| "interrupted: no baseline or report written".to_string());
     let started = Instant::now();
     let report = crate::check::check(paths, options)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -468,8 +678,25 @@ fn plan(
     subject: &crate::plan::Subject,
     request: &crate::plan::Request,
     out: Option<PathBuf>,
+    path: &Path,
+    sets: &[String],
 ) -> Result<i32> {
     use crate::report::sweep::significant;
+    let (dir, note) = output_dir(
+        out,
+        path,
+        &format!("{}-plan", subject.name),
+        sets,
+        &subject.raw,
+    );
+    let staged = outdir::prepare("--out", &dir)?;
+    let unchanged = dir.clone();
+    interrupt::set_message(move || {
+        format!(
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
+        )
+    });
     let value = |v: f64| request.show(v);
     let goal = if request.largest {
         "largest"
@@ -492,7 +719,7 @@ fn plan(
     ));
     let started = Instant::now();
     let outcome = crate::plan::plan(subject, request)?;
-    let stat = |s: &crate::report::sweep::Stat| {
+    let stat = |s: &crate::stats::Stat| {
         let half = (s.high - s.low) / 2.0;
         if half > 0.0 {
             format!("{} ± {}", significant(s.mean), significant(half))
@@ -514,8 +741,8 @@ fn plan(
             cells.join("   ")
         ));
     }
-    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-plan", subject.name)));
-    let written = crate::plan::write(&dir, subject, request, &outcome)?;
+    let written = crate::plan::write(staged.path(), subject, request, &outcome)?;
+    staged.commit()?;
     let code = match outcome.answer {
         Some(answer) => {
             let at = outcome.at(answer).expect("the answer was evaluated");
@@ -573,7 +800,7 @@ fn plan(
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     say(&format!(
-        "  {:.1} s; wrote {}/ ({})",
+        "  {:.1} s; wrote {}/ ({}){note}",
         started.elapsed().as_secs_f64(),
         dir.display(),
         names.join(", ")
@@ -607,36 +834,62 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {
             first.display()
         ))
     })?;
+    let (_, raw) = scenario::load(&first, &[])?;
+    let sweep = crate::sweep::load(&first, &[])?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
+    let staged = outdir::prepare("--out", &dir)?;
+    let unchanged = dir.clone();
+    interrupt::set_message(move || {
+        format!(
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
+        )
+    });
     let mut runs = Vec::new();
-    for dir in dirs {
-        let other = std::fs::read_to_string(dir.join(report::SCENARIO_FILE)).unwrap_or_default();
+    for shard in dirs {
+        let other = std::fs::read_to_string(shard.join(report::SCENARIO_FILE)).unwrap_or_default();
         if other != text {
             return Err(Error::BadInput(format!(
                 "{} holds a different scenario than {}: shards of one sweep must come from the same file and --set flags",
-                dir.display(),
+                shard.display(),
                 dirs[0].display()
             )));
         }
-        runs.extend(report::read_sweep_runs(dir)?);
+        // Every run must be bound to its point's resolved scenario and seed.
+        for (file, run) in report::read_kept_runs(shard)? {
+            let run = run.map_err(|why| {
+                Error::BadInput(format!("{}: {why}; run that shard again", file.display()))
+            })?;
+            if let Some(why) = sweep.mismatch(&run) {
+                return Err(Error::BadInput(format!(
+                    "{}: the run of point {} replicate {} does not belong to the sweep of {}: {why}; \
+                     run that shard again with the same file and --set flags",
+                    file.display(),
+                    run.point,
+                    run.replicate,
+                    first.display()
+                )));
+            }
+            runs.push(run);
+        }
     }
-    let (_, raw) = scenario::load(&first, &[])?;
-    let sweep = crate::sweep::load(&first, &[])?;
     let runs = sweep.complete(runs)?;
-    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
     for run in &runs {
-        report::write_sweep_run(&dir, run)?;
+        report::write_sweep_run(staged.path(), run)?;
     }
-    finish_sweep(&dir, &raw, &sweep, &runs, Instant::now())
+    finish_sweep(staged, &raw, &sweep, &runs, Instant::now())
 }
 
+/// Writes the final files of a complete sweep into `staged` and swaps it into place.
 fn finish_sweep(
-    dir: &Path,
+    staged: outdir::Staged,
     raw: &scenario::RawScenario,
     sweep: &crate::sweep::Sweep,
     runs: &[crate::sweep::SweepRun],
     started: Instant,
 ) -> Result<i32> {
-    let written = report::write_sweep(dir, raw, sweep, runs)?;
+    let written = report::write_sweep(staged.path(), raw, sweep, runs)?;
+    let dir = staged.commit()?;
     let names: Vec<String> = written
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -648,6 +901,20 @@ fn finish_sweep(
         dir.display(),
         names.join(", ")
     ));
+    let stopped: Vec<String> = runs
+        .iter()
+        .filter(|r| r.summary.stopped.is_some())
+        .map(|r| format!("point {} replicate {}", r.point, r.replicate))
+        .collect();
+    if !stopped.is_empty() {
+        say(&format!(
+            "  NOT NORMAL RESULTS: {} runs were stopped as overloaded ({}); their rows cover \
+             each run only until it stopped (runs/*.json say `stopped`)",
+            stopped.len(),
+            stopped.join(", ")
+        ));
+        return Ok(1);
+    }
     Ok(0)
 }
 
@@ -679,6 +946,7 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
         let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
         report::plot::run_charts(dir, &scenario, &rows, &class_rows, options.format)?
     };
+    outdir::record(dir, &written)?;
     for path in written {
         say(&format!("wrote {}", path.display()));
     }

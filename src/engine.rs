@@ -32,6 +32,7 @@ use crate::db::{Admission, Database};
 use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
 use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
+use crate::scenario::validate::MAX_ROWS;
 use crate::scenario::{Arrival, Compression, FaultKind, Prewarm, Scenario};
 use crate::strategy::{Found, OnHit, OnTimeout, Strategy, on_hit};
 use crate::time::{SimDuration, SimTime};
@@ -52,6 +53,12 @@ pub enum Stop {
         /// The bound that was exceeded.
         max_in_flight: u64,
     },
+    /// Requests still in flight so long after the arrivals ended that the
+    /// time series would pass [`MAX_ROWS`] rows (queries of days, say).
+    TooLong {
+        /// When, in simulated seconds.
+        at_s: f64,
+    },
     /// Simulated time stopped advancing: [`STALL_EVENTS`] events in a row at
     /// one instant (a closed loop with zero think time and zero latency).
     Stalled {
@@ -69,7 +76,13 @@ impl std::fmt::Display for Stop {
             } => write!(
                 f,
                 "stopped at {at_s:.3} s: more than {max_in_flight} requests in flight (max_in_flight); \
-                 the system is overloaded and its queues grow without bound"
+                 the system is overloaded and its queues grow without bound: lower the load, add \
+                 capacity, or raise max_in_flight"
+            ),
+            Stop::TooLong { at_s } => write!(
+                f,
+                "stopped at {at_s:.3} s: requests are still in flight and the time series would \
+                 pass {MAX_ROWS} rows; use a longer interval or shorter waits"
             ),
             Stop::Stalled { at_s } => write!(
                 f,
@@ -504,6 +517,11 @@ impl Engine {
             let (key, source) = self.earliest();
             if key == NO_EVENT {
                 return None;
+            }
+            if key.0 >= self.metrics.row_end() && self.metrics.rows_until(key.0) > MAX_ROWS {
+                return Some(Stop::TooLong {
+                    at_s: self.now.as_secs_f64(),
+                });
             }
             if key.0 == self.now {
                 at_one_instant += 1;

@@ -16,6 +16,9 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// Ctrl-C stopped the command; the text says what was kept (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
     /// A chart could not be drawn.
     #[error("cannot draw {}: {message}", path.display())]
     Chart {
@@ -27,10 +30,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for bad input and unusable paths.
+    /// The process exit code for this error: 2 for bad input and unusable paths,
+    /// 130 after Ctrl-C.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::BadInput(_) | Error::Output { .. } | Error::Chart { .. } => 2,
+            Error::Interrupted(_) => crate::interrupt::EXIT_CODE,
         }
     }
 

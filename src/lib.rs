@@ -34,10 +34,14 @@
 //!   ([`report`]): `summary.json`, `timeseries.csv`, charts.
 //!
 //! ## Around one run
-//! - [`sweep`]: a `[sweep]` grid × replicates on rayon, seeds from indices.
+//! - [`runner`]: the one place simulations run, one or many on a rayon pool.
+//! - [`sweep`]: a `[sweep]` grid × replicates, seeds from indices.
 //! - [`expect`]: `[expect]` thresholds on summary metrics.
 //! - [`check`]: expectations and baselines (relative tolerance, Welch's test).
+//! - [`stats`]: mean, 95% confidence interval, Welch's t-test, for all of them.
 //! - [`plan`]: the smallest or largest parameter value meeting expectations.
+//! - [`outdir`]: output paths checked before anything runs, directories
+//!   replaced whole, nothing foreign deleted; [`interrupt`]: Ctrl-C.
 //!
 //! ## Example
 //! ```
@@ -67,11 +71,15 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod expect;
+pub mod interrupt;
 pub mod metrics;
+pub mod outdir;
 pub mod plan;
 pub mod report;
 pub mod rng;
+pub mod runner;
 pub mod scenario;
+pub mod stats;
 pub mod strategy;
 pub mod sweep;
 pub mod time;

@@ -436,6 +436,12 @@ impl Metrics {
         self.row_start
     }
 
+    /// Rows the time series holds once every row before time `t` is closed.
+    #[inline]
+    pub fn rows_until(&self, t: SimTime) -> u64 {
+        self.rows.len() as u64 + t.since(self.row_start).0 / self.interval.0
+    }
+
     /// The end of the current row.
     #[inline]
     pub fn row_end(&self) -> SimTime {

@@ -12,15 +12,13 @@
 
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
-use crate::engine;
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::report::plot::{self, Figure, Panel, Series};
-use crate::report::sweep::{Stat, metric_label, significant};
+use crate::report::sweep::{metric_label, significant};
 use crate::report::{OutputDir, SCENARIO_FILE, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
+use crate::stats::Stat;
 use crate::sweep::flatten;
 
 /// What to plan: the parameter, its range, the goal.
@@ -190,10 +188,6 @@ fn parse_flag(text: &str) -> Result<Expectation> {
 
 /// Runs the plan; see the module doc.
 pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(request.jobs.max(1))
-        .build()
-        .map_err(|e| Error::BadInput(format!("cannot start {} threads: {e}", request.jobs)))?;
     let evaluate = |values: &[f64]| -> Result<Vec<Evaluation>> {
         // Every value is validated before anything runs.
         let scenarios = values
@@ -203,21 +197,22 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
         let tasks: Vec<(usize, u32)> = (0..values.len())
             .flat_map(|i| (0..request.replicates).map(move |r| (i, r)))
             .collect();
-        let metrics: Vec<Vec<f64>> = pool.install(|| {
-            tasks
-                .par_iter()
-                .map(|&(i, r)| {
-                    let summary =
-                        engine::run(&scenarios[i], subject.seed.wrapping_add(r as u64)).summary;
-                    let all = flatten(&summary);
-                    subject
-                        .expectations
-                        .iter()
-                        .map(|e| e.measure(&all))
-                        .collect()
-                })
-                .collect()
-        });
+        let runs: Vec<(&Scenario, u64)> = tasks
+            .iter()
+            .map(|&(i, r)| (&scenarios[i], subject.seed.wrapping_add(r as u64)))
+            .collect();
+        let metrics: Vec<Vec<f64>> = crate::runner::all(crate::runner::run_all(
+            request.jobs,
+            &runs,
+            &|_, output| {
+                let all = flatten(&output.summary);
+                Ok(subject
+                    .expectations
+                    .iter()
+                    .map(|e| e.measure(&all))
+                    .collect())
+            },
+        )?)?;
         Ok(values
             .iter()
             .enumerate()

@@ -6,7 +6,7 @@
 pub mod plot;
 pub mod sweep;
 
-pub use sweep::{clear_sweep_runs, read_sweep_runs, write_sweep, write_sweep_run};
+pub use sweep::{read_kept_runs, write_sweep, write_sweep_run};
 
 use std::path::{Path, PathBuf};
 

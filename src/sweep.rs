@@ -9,12 +9,11 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
-
-use crate::engine;
 use crate::error::{Error, Result};
 use crate::metrics::RunSummary;
 use crate::scenario::{self, RawScenario, Scenario};
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::{mean_ci95, t975};
 
 /// One point of the grid: its overrides, in column order.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +37,8 @@ pub struct Sweep {
     pub paths: Vec<String>,
     /// The points, each validated into a scenario.
     pub points: Vec<(Point, Scenario)>,
+    /// Each point's [`fingerprint`]: binds a kept run to the exact scenario it simulated.
+    pub fingerprints: Vec<String>,
 }
 
 /// One run of a sweep: its point, replicate, seed and summary.
@@ -52,6 +53,10 @@ pub struct SweepRun {
     pub replicate: u32,
     /// The seed it ran with.
     pub seed: u64,
+    /// The [`fingerprint`] of the resolved scenario it simulated (empty in
+    /// runs kept by versions before the fingerprint existed: never reused).
+    #[serde(default)]
+    pub fingerprint: String,
     /// What it measured.
     pub summary: RunSummary,
 }
@@ -77,6 +82,17 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
     }
     let no_grid = std::collections::BTreeMap::new();
     let grid = sweep.grid.as_ref().unwrap_or(&no_grid);
+    // An override of a swept key would be replaced at every point: refuse it.
+    for set in sets {
+        let key = set.split_once('=').map_or(set.as_str(), |(k, _)| k).trim();
+        if let Some(values) = grid.get(key).or_else(|| sweep.paired.get(key)) {
+            let values: Vec<String> = values.iter().map(value_text).collect();
+            return Err(Error::BadInput(format!(
+                "--set {set}: `{key}` is swept by the [sweep] table of {file} (values {}), so the override would be ignored at every point; remove --set {key}=... or change the grid",
+                values.join(", ")
+            )));
+        }
+    }
     if sweep.grid.is_some() && grid.is_empty() && sweep.paired.is_empty() {
         return Err(Error::BadInput(format!(
             "{file}: `sweep.grid` is empty; give at least one dotted path with a list of values \
@@ -136,13 +152,15 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::BadInput(format!("cannot read {file}: {e}")))?;
     let mut points = Vec::with_capacity(combos.len());
+    let mut fingerprints = Vec::with_capacity(combos.len());
     for (i, params) in combos.into_iter().enumerate() {
         let mut point_sets = sets.to_vec();
         point_sets.extend(params.iter().map(|(k, v)| format!("{k}={}", value_text(v))));
-        let (scenario, _) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
+        let (scenario, point_raw) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
             Error::BadInput(format!("sweep point {i} ({}): {e}", describe(&params)))
         })?;
         points.push((Point { params }, scenario));
+        fingerprints.push(fingerprint(&point_raw));
     }
     let paths = points
         .first()
@@ -155,7 +173,54 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
         independent: sweep.independent,
         paths,
         points,
+        fingerprints,
     })
+}
+
+/// A stable fingerprint of the scenario a run simulates: FNV-1a (64 bits,
+/// hex) of its resolved TOML, without `[sweep]` and `[expect]` (which do not
+/// change what one run computes). Two runs with equal fingerprints and seeds
+/// simulated the same thing; a kept run is reused only then.
+pub fn fingerprint(raw: &RawScenario) -> String {
+    let mut raw = raw.clone();
+    raw.sweep = None;
+    raw.expect.clear();
+    let text = toml::to_string(&raw).expect("a raw scenario always serialises");
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a pinned, dependency-free hash (stable across releases,
+/// unlike `std`'s `DefaultHasher`); not for security.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Why a kept run cannot stand for a run of this sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mismatch {
+    /// Its point or replicate index is outside this sweep's grid.
+    OutsideGrid,
+    /// It simulated another scenario (the file, the grid or `--set` changed).
+    OtherScenario,
+    /// Its seed is not the seed of its point and replicate here.
+    OtherSeed,
+    /// It carries no fingerprint (kept by an older stampede): its scenario is unknown.
+    NoFingerprint,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mismatch::OutsideGrid => "point or replicate outside this grid",
+            Mismatch::OtherScenario => {
+                "made from another scenario (the file, the grid or --set changed)"
+            }
+            Mismatch::OtherSeed => "made with another seed",
+            Mismatch::NoFingerprint => "kept without a scenario fingerprint (older stampede)",
+        })
+    }
 }
 
 /// A value as `--set` and CSV cells write it: strings bare, everything else as TOML.
@@ -176,7 +241,7 @@ fn describe(params: &[(String, toml::Value)]) -> String {
 
 impl Sweep {
     /// A scenario without `[sweep]` as a sweep of one point and one run.
-    pub fn single(scenario: Scenario) -> Sweep {
+    pub fn single(scenario: Scenario, raw: &RawScenario) -> Sweep {
         Sweep {
             name: scenario.name.clone(),
             seed: scenario.seed,
@@ -184,6 +249,23 @@ impl Sweep {
             independent: false,
             paths: Vec::new(),
             points: vec![(Point { params: Vec::new() }, scenario)],
+            fingerprints: vec![fingerprint(raw)],
+        }
+    }
+
+    /// Why `run` does not belong to this sweep, or `None` if it does: same
+    /// point and replicate in the grid, same resolved scenario, same seed.
+    pub fn mismatch(&self, run: &SweepRun) -> Option<Mismatch> {
+        if run.point >= self.points.len() || run.replicate >= self.replicates {
+            Some(Mismatch::OutsideGrid)
+        } else if run.fingerprint.is_empty() {
+            Some(Mismatch::NoFingerprint)
+        } else if run.fingerprint != self.fingerprints[run.point] {
+            Some(Mismatch::OtherScenario)
+        } else if run.seed != self.seed_of(run.point, run.replicate) {
+            Some(Mismatch::OtherSeed)
+        } else {
+            None
         }
     }
 
@@ -216,41 +298,50 @@ impl Sweep {
     /// Runs `tasks` on a pool of `jobs` threads; results in task order.
     ///
     /// `done` is called from the worker threads with each finished run (to
-    /// keep it on disk) and the number finished so far.
+    /// keep it on disk) and the number finished so far. After Ctrl-C
+    /// ([`crate::interrupt::requested`]) no new run starts: the runs in
+    /// progress finish and are returned, the others are left out.
     pub fn run(
         &self,
         tasks: &[(usize, u32)],
         jobs: usize,
         done: &(dyn Fn(&SweepRun, usize) -> Result<()> + Sync),
     ) -> Result<Vec<SweepRun>> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build()
-            .map_err(|e| Error::BadInput(format!("--jobs {jobs}: cannot start threads: {e}")))?;
         let finished = std::sync::atomic::AtomicUsize::new(0);
-        pool.install(|| {
-            tasks
-                .par_iter()
-                .map(|&(point, replicate)| {
-                    let seed = self.seed_of(point, replicate);
-                    let run = SweepRun {
-                        point,
-                        replicate,
-                        seed,
-                        summary: engine::run(&self.points[point].1, seed).summary,
-                    };
-                    done(
-                        &run,
-                        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                    )?;
-                    Ok(run)
-                })
-                .collect()
-        })
+        let jobs_list: Vec<(&Scenario, u64)> = tasks
+            .iter()
+            .map(|&(point, replicate)| (&self.points[point].1, self.seed_of(point, replicate)))
+            .collect();
+        let runs = crate::runner::run_all(jobs, &jobs_list, &|i, output| {
+            let (point, replicate) = tasks[i];
+            let run = SweepRun {
+                point,
+                replicate,
+                seed: jobs_list[i].1,
+                fingerprint: self.fingerprints[point].clone(),
+                summary: output.summary,
+            };
+            done(
+                &run,
+                finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            )?;
+            Ok(run)
+        })?;
+        Ok(runs.into_iter().flatten().collect())
     }
 
-    /// Checks that `runs` are exactly this sweep's tasks with their seeds, and sorts them.
+    /// Checks that `runs` are exactly this sweep's tasks, each made from its
+    /// point's resolved scenario with its seed, and sorts them.
     pub fn complete(&self, mut runs: Vec<SweepRun>) -> Result<Vec<SweepRun>> {
+        if let Some((r, why)) = runs
+            .iter()
+            .find_map(|r| self.mismatch(r).map(|why| (r, why)))
+        {
+            return Err(Error::BadInput(format!(
+                "the run of point {} replicate {} does not belong to this sweep: {why}",
+                r.point, r.replicate
+            )));
+        }
         runs.sort_by_key(|r| (r.point, r.replicate));
         runs.dedup_by_key(|r| (r.point, r.replicate));
         let expected = self.tasks();
@@ -265,15 +356,6 @@ impl Sweep {
                 missing.len(),
                 expected.len(),
                 missing[0]
-            )));
-        }
-        if let Some(r) = runs
-            .iter()
-            .find(|r| r.point >= self.points.len() || r.seed != self.seed_of(r.point, r.replicate))
-        {
-            return Err(Error::BadInput(format!(
-                "run of point {} replicate {} does not belong to this sweep (other grid or seed)",
-                r.point, r.replicate
             )));
         }
         Ok(runs)
@@ -310,37 +392,4 @@ pub fn flatten(summary: &RunSummary) -> Vec<(String, f64)> {
         }
     }
     out
-}
-
-/// Mean and 95% confidence half-width of `xs` (Student's t with n − 1 degrees of freedom).
-pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len();
-    let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
-    if n < 2 {
-        return (mean, 0.0);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    (mean, t975(n - 1) * (var / n as f64).sqrt())
-}
-
-/// The 97.5% quantile of Student's t with `df` degrees of freedom.
-pub fn t975(df: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |t| t.inverse_cdf(0.975))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn confidence_interval_of_a_known_sample() {
-        // 1..=5: mean 3, sd √2.5, t(4) = 2.776 → half-width 2.776 × √2.5 / √5 = 1.9630.
-        let (mean, half) = mean_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(mean, 3.0);
-        assert!((half - 1.9630).abs() < 1e-3, "{half}");
-        assert_eq!(mean_ci95(&[7.0]), (7.0, 0.0));
-        // Printed tables: t(0.975; 30) = 2.042, t(0.975; 120) = 1.980.
-        assert!((t975(30) - 2.042).abs() < 1e-3 && (t975(120) - 1.980).abs() < 1e-3);
-    }
 }

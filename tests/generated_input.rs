@@ -19,7 +19,6 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use stampede::Error;
 use stampede::scenario::{self, Arrival, Scenario, validate::locate};
-use stampede::time::SimDuration;
 use toml::{Table, Value};
 
 use crate::common::{repo, stampede};
@@ -653,20 +652,6 @@ fn make_small(case: &Case, s: &Scenario) -> Option<(Case, Scenario)> {
     if s.clients.keys > 1_000_000 {
         return None; // heavy set-up, not a small run
     }
-    // FIXME(engine): after the arrivals end the engine drains until the last
-    // event, closing a time-series row every `interval` of the drain, each
-    // holding its own latency histogram: time and memory grow with the drain,
-    // not with `duration / interval` (which validation caps at 1e6 rows). A
-    // 5 s run whose queries take an hour takes 27 s and 1 GB; a day or 100
-    // years never finishes. Reproducers (from the repository root, any small
-    // file such as tests/common.rs SMALL saved as small.toml):
-    //   stampede run small.toml --set 'database.query_time={ dist = "constant", value = "1h" }'
-    //   stampede run small.toml --set 'database.query_time={ dist = "constant", value = "36500d" }'
-    // Inputs whose waits run far past the run are skipped here until the
-    // engine bounds its drain.
-    if longest_wait(s) > SimDuration::from_secs(60) {
-        return None;
-    }
     let seconds = s.duration.as_secs_f64();
     let spike = s
         .faults
@@ -710,45 +695,6 @@ fn make_small(case: &Case, s: &Scenario) -> Option<(Case, Scenario)> {
         Verdict::Valid(s) => Some((small, *s)),
         Verdict::Refused(_) => None,
     }
-}
-
-/// The longest wait the scenario can put on the timeline after arrivals end:
-/// query times (a lognormal's 99.9th percentile), command latency, client and
-/// pool timeouts, think time, retry backoffs, lock waits and faults' lengths.
-fn longest_wait(s: &Scenario) -> SimDuration {
-    let mut waits = vec![
-        s.cache.latency,
-        s.clients.retry_backoff,
-        s.clients.timeout.unwrap_or_default(),
-        s.database.pool_timeout.unwrap_or_default(),
-    ];
-    if let Arrival::Closed { think, .. } = s.clients.arrival {
-        waits.push(think);
-    }
-    for class in &s.clients.classes {
-        let ns = match class.query_time {
-            scenario::Distribution::Constant(d) | scenario::Distribution::Exponential(d) => {
-                d.0 as f64 * 10.0
-            }
-            scenario::Distribution::Lognormal { mu, sigma } => (mu + 3.09 * sigma).exp(),
-        };
-        waits.push(SimDuration(ns.min(u64::MAX as f64) as u64));
-    }
-    match s.strategy {
-        scenario::Strategy::Lock {
-            lease,
-            retry,
-            max_wait,
-            ..
-        } => waits.extend([lease, retry, max_wait]),
-        scenario::Strategy::MemcacheLease { retry, .. } => waits.push(retry),
-        _ => {}
-    }
-    if let Some(z) = s.cache.compression {
-        waits.push(z.cpu_time(512 * 1024 * 1024));
-    }
-    waits.extend(s.faults.iter().map(|f| f.kind.duration()));
-    waits.into_iter().max().unwrap_or_default()
 }
 
 /// Runs the engine on another thread; an error on a panic or after [`HANG`].

@@ -136,7 +136,10 @@ fn r10_an_overloaded_run_stops_at_max_in_flight_and_says_so() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert_eq!(result.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(stderr.contains("warning: overloaded"), "{stderr}");
+    assert!(
+        stderr.contains("warning: small (seed 1): overloaded"),
+        "{stderr}"
+    );
     assert!(stdout.contains("NOT A NORMAL RESULT"), "{stdout}");
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(summary.contains("\"stopped\""), "{summary}");
@@ -185,4 +188,20 @@ prewarm = "fresh"
     assert_eq!(result.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("clients.think"), "{stderr}");
     assert!(!dir.exists(), "no output directory after an error");
+}
+
+#[test]
+fn r10_requests_in_flight_for_a_century_stop_the_run_not_the_machine() {
+    // 100-year queries: the drain would need billions of time-series rows.
+    let out = run(
+        SMALL,
+        &["database.query_time={ dist = \"constant\", value = \"36500d\" }"],
+    );
+    assert!(
+        matches!(out.stop, Some(Stop::TooLong { .. })),
+        "{:?}",
+        out.stop
+    );
+    assert!(out.timeseries.len() <= 1_000_000);
+    assert!(out.summary.stopped.is_some());
 }

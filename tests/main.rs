@@ -16,6 +16,8 @@
 //! - `checks`: `stampede check` (expectations, baselines, --bless, JUnit) and the
 //!   regression test of every bundled scenario against results/.
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
+//! - `outputs`: issue 10: kept runs bound to their scenario, strict baselines,
+//!   output paths checked first, directories replaced whole, Ctrl-C.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 
 mod analytic;
@@ -28,5 +30,6 @@ mod generated_input;
 mod guards;
 mod invariants;
 mod memory;
+mod outputs;
 mod strategies;
 mod sweeps;

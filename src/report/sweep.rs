@@ -12,7 +12,7 @@ use super::plot::{self, Figure, Format, Panel, Series};
 use super::{OutputDir, SCENARIO_FILE, resolved_toml, write_atomic_in};
 use crate::error::{Error, Result};
 use crate::scenario::RawScenario;
-use crate::sweep::{Sweep, SweepRun, flatten, mean_ci95, value_text};
+use crate::sweep::{Sweep, SweepRun, flatten, value_text};
 
 /// One row per point × replicate.
 pub const SWEEP_FILE: &str = "sweep.csv";
@@ -29,72 +29,70 @@ pub const RUNS_DIR: &str = "runs";
 pub const DEFAULT_METRICS: [&str; 3] =
     ["latency_ms.p99", "latency_ms.p999", "db_queries_per_s_peak"];
 
-/// Keeps one finished sweep run on disk (`runs/p<point>-r<replicate>.json`), atomically.
+/// The file name of a kept run: `p<point>-r<replicate>.json`.
+pub fn run_file_name(point: usize, replicate: u32) -> String {
+    format!("p{point:05}-r{replicate:04}.json")
+}
+
+/// Keeps one finished sweep run on disk (`dir/runs/p<point>-r<replicate>.json`), atomically.
 pub fn write_sweep_run(dir: &Path, run: &SweepRun) -> Result<()> {
     let text = serde_json::to_string(run).expect("a run always serialises");
     write_atomic_in(
         &dir.join(RUNS_DIR),
-        &format!("p{:05}-r{:04}.json", run.point, run.replicate),
+        &run_file_name(run.point, run.replicate),
         text.as_bytes(),
     )
 }
 
-/// Reads the runs kept in `dir/runs` (none if the folder does not exist).
-pub fn read_sweep_runs(dir: &Path) -> Result<Vec<SweepRun>> {
+/// The runs kept in `dir/runs` (none if the folder does not exist), each
+/// with its file, or why it cannot be read: not JSON of a run, or a file
+/// name that does not match its point and replicate.
+pub fn read_kept_runs(dir: &Path) -> Result<Vec<(PathBuf, std::result::Result<SweepRun, String>)>> {
     let folder = dir.join(RUNS_DIR);
-    let Ok(entries) = std::fs::read_dir(&folder) else {
-        return Ok(Vec::new());
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::output(&folder, e)),
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     paths.sort();
-    paths
-        .iter()
+    Ok(paths
+        .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::output(p, e))?;
-            serde_json::from_str(&text)
-                .map_err(|e| Error::BadInput(format!("{}: not a sweep run: {e}", p.display())))
+            let run = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read it: {e}"))
+                .and_then(|text| {
+                    serde_json::from_str::<SweepRun>(&text)
+                        .map_err(|e| format!("not a sweep run: {e}"))
+                })
+                .and_then(|run| {
+                    let expected = run_file_name(run.point, run.replicate);
+                    if p.file_name()
+                        .is_some_and(|n| n.to_string_lossy() == expected)
+                    {
+                        Ok(run)
+                    } else {
+                        Err(format!(
+                            "it holds point {} replicate {}, which belong in {expected}",
+                            run.point, run.replicate
+                        ))
+                    }
+                });
+            (p, run)
         })
-        .collect()
+        .collect())
 }
 
-/// Removes the runs of an earlier sweep in `dir` (a fresh sweep starts clean).
-pub fn clear_sweep_runs(dir: &Path) -> Result<()> {
-    let folder = dir.join(RUNS_DIR);
-    match std::fs::remove_dir_all(&folder) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::output(folder, e)),
-    }
-}
-
-/// Mean and 95% confidence interval of one metric at one point.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stat {
-    /// Replicates it is computed from.
-    pub n: usize,
-    /// Mean over replicates.
-    pub mean: f64,
-    /// Lower end of the 95% confidence interval.
-    pub low: f64,
-    /// Upper end of the 95% confidence interval.
-    pub high: f64,
-}
-
-impl Stat {
-    /// The mean and 95% confidence interval of `xs` (Student's t).
-    pub fn of(xs: &[f64]) -> Stat {
-        let (mean, half) = mean_ci95(xs);
-        Stat {
-            n: xs.len(),
-            mean,
-            low: mean - half,
-            high: mean + half,
-        }
-    }
-}
+/// Re-exported from [`crate::stats`], where every statistic lives.
+pub use crate::stats::Stat;
 
 /// The aggregate of a sweep: what `aggregate.csv` holds.
 #[derive(Clone, Debug, PartialEq)]
