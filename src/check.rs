@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
 use crate::expect::metric_names;
+use crate::metrics::flatten;
 use crate::report;
 use crate::report::sweep::{SweepTable, significant};
 use crate::scenario::{self, RawScenario};
 use crate::stats::mean;
 /// Re-exported from [`crate::stats`], where every statistic lives.
 pub use crate::stats::{relative_change, welch_p};
-use crate::sweep::{Sweep, SweepRun, flatten};
+use crate::sweep::{Sweep, SweepRun};
 
 /// Significance level of the test that tells a shift from noise.
 pub const ALPHA: f64 = 0.05;

@@ -279,7 +279,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     // The file's expectations, for information: `stampede check` is the test.
-    let metrics = crate::sweep::flatten(s);
+    let metrics = crate::metrics::flatten(s);
     let expectations: String = scenario
         .expect
         .iter()

@@ -14,10 +14,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand_distr::{Distribution as _, StandardNormal};
 
-use crate::engine::queue::EventKey;
 use crate::rng::Stream;
 use crate::scenario::{self, Distribution};
-use crate::time::{SimDuration, SimTime};
+use crate::time::{EventKey, SimDuration, SimTime};
 use crate::workload::exponential;
 
 /// A running query: finishes when the virtual clock reaches `vfinish`.

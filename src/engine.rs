@@ -331,7 +331,8 @@ impl Engine {
         let shares: Vec<f64> = sc.clients.classes.iter().map(|c| c.share).collect();
         let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
         let class_of = assign_classes(keys, &shares);
-        let class_metrics = ClassMetrics::new(&sc.clients.classes, &class_of);
+        let class_names = sc.clients.classes.iter().map(|c| c.name.clone()).collect();
+        let class_metrics = ClassMetrics::new(class_names, &class_of);
         let mut skew_rng = stream(seed, Component::ClockSkew);
         let skew = sc.clients.clock_skew.0 as f64;
         let clock_offsets_ns = (0..sc.clients.app_instances)

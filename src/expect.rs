@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::metrics::RunSummary;
-use crate::sweep::flatten;
+use crate::metrics::flatten;
 
 /// A comparison operator of a condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

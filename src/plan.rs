@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
+use crate::metrics::flatten;
 use crate::report::plot::{self, Figure, Panel, Series};
 use crate::report::sweep::{metric_label, significant};
 use crate::report::{OutputDir, SCENARIO_FILE, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
 use crate::stats::Stat;
-use crate::sweep::flatten;
 
 /// What to plan: the parameter, its range, the goal.
 #[derive(Clone, Debug)]

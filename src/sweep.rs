@@ -369,27 +369,3 @@ fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
-
-/// The numeric metrics of a summary, flattened to dotted names (`latency_ms.p99`), in field order.
-pub fn flatten(summary: &RunSummary) -> Vec<(String, f64)> {
-    let value = serde_json::to_value(summary).expect("a summary always serialises");
-    let mut out = Vec::new();
-    if let serde_json::Value::Object(map) = value {
-        for (key, v) in map {
-            match v {
-                serde_json::Value::Number(n) if key != "seed" => {
-                    out.push((key, n.as_f64().unwrap_or(f64::NAN)))
-                }
-                serde_json::Value::Object(inner) => {
-                    for (k, v) in inner {
-                        if let Some(x) = v.as_f64() {
-                            out.push((format!("{key}.{k}"), x));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}

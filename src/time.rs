@@ -11,6 +11,10 @@ use std::ops::{Add, AddAssign, Sub};
 /// Nanoseconds in one second.
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+/// The order key of a scheduled event: its time, then the sequence number
+/// it was scheduled with, so simultaneous events run in scheduling order.
+pub type EventKey = (SimTime, u64);
+
 /// An instant on the simulated clock, in nanoseconds since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);

@@ -3,8 +3,13 @@
 //! - `analytic`: the model against closed-form results (TTL-cache hit ratio,
 //!   Erlang C, the interactive response-time law), and `stampede plan`
 //!   finding Erlang C's pool size and sustainable rate.
-//! - `invariants`: properties that hold for any scenario (conservation of
-//!   requests, timeouts bound latency), over random scenarios.
+//! - `invariants`: properties that hold for any scenario under any strategy,
+//!   fault and policy (each request ends once, every hold released, memory
+//!   bound, timeouts bound latency, app servers change nothing without
+//!   per-server state), over random scenarios.
+//! - `guards`: the engine's bounds: no latency clamped, quantiles within the
+//!   exact extremes, drain rows, overloaded, stalled and endless runs stopped.
+//! - `structure`: the modules form no import cycle.
 //! - `determinism`: same seed, same bytes; different seed, different results;
 //!   plan and check identical for any --jobs.
 //! - `bad_input`: every class of bad input exits 2 with a message naming the key.
@@ -32,4 +37,5 @@ mod invariants;
 mod memory;
 mod outputs;
 mod strategies;
+mod structure;
 mod sweeps;

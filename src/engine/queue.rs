@@ -11,10 +11,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::time::SimTime;
-
-/// The order key of a pending event: its time, then its scheduling sequence.
-pub type EventKey = (SimTime, u64);
+pub use crate::time::EventKey;
 
 /// A FIFO of events whose times never decrease in push order.
 #[derive(Debug)]
@@ -133,6 +130,7 @@ impl<T: Copy> TimerHeap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::SimTime;
 
     #[test]
     fn heap_breaks_ties_by_sequence() {

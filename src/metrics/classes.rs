@@ -7,7 +7,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cache::ClassStats;
-use crate::scenario::KeyClass;
 
 /// Requests of one class, counted by their first cache read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,15 +84,15 @@ pub struct ClassMetrics {
 }
 
 impl ClassMetrics {
-    /// Metrics for `classes`, with keys assigned by `class_of`.
-    pub fn new(classes: &[KeyClass], class_of: &[u8]) -> Self {
-        let n = classes.len();
+    /// Metrics for the classes called `names`, with keys assigned by `class_of`.
+    pub fn new(names: Vec<String>, class_of: &[u8]) -> Self {
+        let n = names.len();
         let mut keys = vec![0u64; n];
         for &c in class_of {
             keys[c as usize] += 1;
         }
         ClassMetrics {
-            names: classes.iter().map(|c| c.name.clone()).collect(),
+            names,
             keys,
             total: vec![ClassCounters::default(); n],
             row: vec![ClassCounters::default(); n],

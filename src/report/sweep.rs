@@ -11,8 +11,9 @@ use super::plot::heatmap::{HeatPanel, Heatmap};
 use super::plot::{self, Figure, Format, Panel, Series};
 use super::{OutputDir, SCENARIO_FILE, resolved_toml, write_atomic_in};
 use crate::error::{Error, Result};
+use crate::metrics::flatten;
 use crate::scenario::RawScenario;
-use crate::sweep::{Sweep, SweepRun, flatten, value_text};
+use crate::sweep::{Sweep, SweepRun, value_text};
 
 /// One row per point × replicate.
 pub const SWEEP_FILE: &str = "sweep.csv";
