@@ -39,7 +39,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
-use queue::{EventKey, Lane, TimerHeap};
+use queue::{EventKey, Lane, Sequence, TimerHeap};
 use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
 /// Why a run stopped before every request ended.
@@ -268,10 +268,7 @@ struct Engine {
     class_ttl: Vec<Option<SimDuration>>,
     ttl_jitter: f64,
     cron_period: SimDuration,
-    timeout: Option<SimDuration>,
-    pool_timeout: Option<SimDuration>,
     retries: u32,
-    retry_backoff: SimDuration,
     strategy: Strategy,
     corrupt_rate: f64,
     instances: u16,
@@ -287,7 +284,7 @@ struct Engine {
     // state
     now: SimTime,
     last_release: SimTime,
-    seq: u64,
+    seq: Sequence,
     next_arrival: EventKey,
     next_cron: EventKey,
     next_instance: u16,
@@ -311,12 +308,18 @@ struct Engine {
     lease_issued: Vec<SimTime>,
     /// coalesce: the request loading each (instance, key), with its followers.
     loading: HashMap<(u16, u32), ReqRef>,
+    /// Replies of cache commands, one round trip after they are sent.
     cache_replies: Lane<ReqRef>,
-    timeouts: Lane<ReqRef>,
-    pool_timeouts: Lane<ReqRef>,
+    /// Client timeouts, when the clients have one.
+    timeouts: Option<Lane<ReqRef>>,
+    /// Connection-pool timeouts, when the pool has one.
+    pool_timeouts: Option<Lane<ReqRef>>,
+    /// Retries after the clients' backoff.
     retry_waits: Lane<ReqRef>,
-    sleeps: Lane<ReqRef>,
-    renewals: Lane<(ReqRef, u32)>,
+    /// Readers sleeping before reading again (lock waiters, lease-less readers).
+    sleeps: Option<Lane<ReqRef>>,
+    /// lease-lock: lease renewals of lock holders.
+    renewals: Option<Lane<(ReqRef, u32)>>,
     thinking: TimerHeap<u32>,
     /// App CPU work in progress (compression); its duration varies with value size.
     cpu: TimerHeap<(ReqRef, CpuStep)>,
@@ -350,10 +353,7 @@ impl Engine {
             class_ttl: sc.clients.classes.iter().map(|c| c.ttl).collect(),
             ttl_jitter: sc.cache.ttl_jitter,
             cron_period: SimDuration(1_000_000_000 / sc.cache.hz as u64),
-            timeout: sc.clients.timeout,
-            pool_timeout: sc.database.pool_timeout,
             retries: sc.clients.retries,
-            retry_backoff: sc.clients.retry_backoff,
             strategy: sc.strategy,
             corrupt_rate: sc.cache.corrupt_rate,
             instances: sc.clients.app_instances as u16,
@@ -367,7 +367,7 @@ impl Engine {
             corruption_rng: stream(seed, Component::Corruption),
             now: SimTime::ZERO,
             last_release: SimTime::ZERO,
-            seq: 0,
+            seq: Sequence::default(),
             next_arrival: NO_EVENT,
             next_cron: NO_EVENT,
             next_instance: 0,
@@ -403,12 +403,12 @@ impl Engine {
                 per_key(matches!(sc.strategy, Strategy::MemcacheLease { .. }))
             ],
             loading: HashMap::new(),
-            cache_replies: Lane::default(),
-            timeouts: Lane::default(),
-            pool_timeouts: Lane::default(),
-            retry_waits: Lane::default(),
-            sleeps: Lane::default(),
-            renewals: Lane::default(),
+            cache_replies: Lane::new(sc.cache.latency),
+            timeouts: sc.clients.timeout.map(Lane::new),
+            pool_timeouts: sc.database.pool_timeout.map(Lane::new),
+            retry_waits: Lane::new(sc.clients.retry_backoff),
+            sleeps: sc.strategy.sleep_before_reading_again().map(Lane::new),
+            renewals: sc.strategy.renew_every().map(Lane::new),
             thinking: TimerHeap::default(),
             cpu: TimerHeap::default(),
             compression: sc.cache.compression,
@@ -417,7 +417,7 @@ impl Engine {
         };
         engine.prewarm(sc.cache.prewarm, sc);
         if engine.class_ttl.iter().any(Option::is_some) {
-            engine.next_cron = (SimTime::ZERO + engine.cron_period, engine.next_seq());
+            engine.next_cron = engine.seq.stamp(SimTime::ZERO + engine.cron_period);
         }
         match engine.arrival {
             Arrival::Poisson { .. } => engine.schedule_arrival(),
@@ -476,8 +476,7 @@ impl Engine {
     /// A fresh sequence number: the tie-breaker of events scheduled at one instant.
     #[inline]
     fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
+        self.seq.next_number()
     }
 
     /// The time on app instance `instance`'s clock when the true time is `t`.
@@ -549,11 +548,15 @@ impl Engine {
                 }
                 Source::DbDone => self.on_query_done(),
                 Source::Timeout => {
-                    let (_, r) = self.timeouts.pop().expect("peeked");
+                    let (_, r) = self.timeouts.as_mut().and_then(Lane::pop).expect("peeked");
                     self.on_timeout(r);
                 }
                 Source::PoolTimeout => {
-                    let (_, r) = self.pool_timeouts.pop().expect("peeked");
+                    let (_, r) = self
+                        .pool_timeouts
+                        .as_mut()
+                        .and_then(Lane::pop)
+                        .expect("peeked");
                     self.on_pool_timeout(r);
                 }
                 Source::Retry => {
@@ -561,11 +564,12 @@ impl Engine {
                     self.start_attempt(r);
                 }
                 Source::Sleep => {
-                    let (_, r) = self.sleeps.pop().expect("peeked");
+                    let (_, r) = self.sleeps.as_mut().and_then(Lane::pop).expect("peeked");
                     self.send_get(r);
                 }
                 Source::Renew => {
-                    let (_, (r, token)) = self.renewals.pop().expect("peeked");
+                    let (_, (r, token)) =
+                        self.renewals.as_mut().and_then(Lane::pop).expect("peeked");
                     self.on_renew(r, token);
                 }
                 Source::Cpu => {
@@ -604,11 +608,20 @@ impl Engine {
         };
         consider(self.cache_replies.peek_key(), Source::CacheReply);
         consider(self.db.next_completion(), Source::DbDone);
-        consider(self.timeouts.peek_key(), Source::Timeout);
-        consider(self.pool_timeouts.peek_key(), Source::PoolTimeout);
+        consider(
+            self.timeouts.as_ref().and_then(Lane::peek_key),
+            Source::Timeout,
+        );
+        consider(
+            self.pool_timeouts.as_ref().and_then(Lane::peek_key),
+            Source::PoolTimeout,
+        );
         consider(self.retry_waits.peek_key(), Source::Retry);
-        consider(self.sleeps.peek_key(), Source::Sleep);
-        consider(self.renewals.peek_key(), Source::Renew);
+        consider(self.sleeps.as_ref().and_then(Lane::peek_key), Source::Sleep);
+        consider(
+            self.renewals.as_ref().and_then(Lane::peek_key),
+            Source::Renew,
+        );
         consider(self.thinking.peek_key(), Source::ThinkDone);
         consider(self.cpu.peek_key(), Source::Cpu);
         consider(Some(self.next_cron), Source::Cron);
@@ -664,7 +677,7 @@ impl Engine {
         }
         let at = self.now + self.cron_period;
         self.next_cron = if at < self.arrivals_end {
-            (at, self.next_seq())
+            self.seq.stamp(at)
         } else {
             NO_EVENT
         };
@@ -702,7 +715,7 @@ impl Engine {
         );
         let at = self.now + gap;
         self.next_arrival = if at < self.arrivals_end {
-            (at, self.next_seq())
+            self.seq.stamp(at)
         } else {
             NO_EVENT
         };
@@ -714,8 +727,7 @@ impl Engine {
         };
         let at = self.now + exponential(&mut self.arrivals_rng, think.0 as f64);
         if at < self.arrivals_end {
-            let seq = self.next_seq();
-            self.thinking.push((at, seq), user);
+            self.thinking.push(at, &mut self.seq, user);
         }
     }
 
@@ -773,9 +785,8 @@ impl Engine {
 
     /// Starts an attempt: arms its timeout and sends the GET.
     fn start_attempt(&mut self, r: ReqRef) {
-        if let Some(timeout) = self.timeout {
-            let seq = self.next_seq();
-            self.timeouts.push((self.now + timeout, seq), r);
+        if let Some(lane) = &mut self.timeouts {
+            lane.push(self.now, &mut self.seq, r);
         }
         self.send_get(r);
     }
@@ -840,8 +851,7 @@ impl Engine {
         let key = self.requests.get(r).key;
         let busy = z.cpu_time(self.value_bytes[key as usize] as u64);
         self.requests.get_mut(r).phase = Phase::Cpu;
-        let seq = self.next_seq();
-        self.cpu.push((self.now + busy, seq), (r, step));
+        self.cpu.push(self.now + busy, &mut self.seq, (r, step));
     }
 
     /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
@@ -862,9 +872,7 @@ impl Engine {
     /// Puts the reply of the command just applied for `r` on the wire.
     #[inline]
     fn send_to_cache(&mut self, r: ReqRef) {
-        let seq = self.next_seq();
-        self.cache_replies
-            .push((self.now + self.cache_latency, seq), r);
+        self.cache_replies.push(self.now, &mut self.seq, r);
     }
 
     fn on_cache_reply(&mut self, r: ReqRef) {
@@ -963,9 +971,7 @@ impl Engine {
                     self.submit_query(r);
                 }
             },
-            Strategy::MemcacheLease {
-                retry, serve_stale, ..
-            } => {
+            Strategy::MemcacheLease { serve_stale, .. } => {
                 if lease {
                     self.submit_query(r);
                 } else if stale && serve_stale {
@@ -975,7 +981,7 @@ impl Engine {
                 } else {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.lock_waits);
-                    self.sleep(r, retry);
+                    self.sleep(r);
                 }
             }
         }
@@ -1018,20 +1024,14 @@ impl Engine {
             LockReply::Won => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.lock_acquisitions);
-                if let Strategy::Lock {
-                    renew: Some(renew), ..
-                } = self.strategy
-                {
-                    let seq = self.next_seq();
-                    self.renewals
-                        .push((self.now + renew, seq), (r, req.lock_token));
+                if let Some(lane) = &mut self.renewals {
+                    lane.push(self.now, &mut self.seq, (r, req.lock_token));
                 }
                 self.submit_query(r);
             }
             LockReply::Lost if req.background => self.end(r, Ending::Fail), // someone else refreshes
             LockReply::Lost => {
                 let Strategy::Lock {
-                    retry,
                     max_wait,
                     on_timeout,
                     ..
@@ -1049,7 +1049,7 @@ impl Engine {
                 } else {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.lock_waits);
-                    self.sleep(r, retry);
+                    self.sleep(r);
                 }
             }
             // No lock to be had: a refresh gives up, a request computes without one.
@@ -1070,7 +1070,7 @@ impl Engine {
     fn on_renew(&mut self, r: ReqRef, token: u32) {
         let Strategy::Lock {
             lease,
-            renew: Some(renew),
+            renew: Some(_),
             ..
         } = self.strategy
         else {
@@ -1090,15 +1090,18 @@ impl Engine {
             self.cache
                 .expire(lock_key, self.now + self.half_latency, lease);
         }
-        let seq = self.next_seq();
-        self.renewals.push((self.now + renew, seq), (r, token));
+        if let Some(lane) = &mut self.renewals {
+            lane.push(self.now, &mut self.seq, (r, token));
+        }
     }
 
-    /// Sleeps `wait`, then reads again.
-    fn sleep(&mut self, r: ReqRef, wait: SimDuration) {
+    /// Sleeps the strategy's retry interval, then reads again.
+    fn sleep(&mut self, r: ReqRef) {
         self.requests.get_mut(r).phase = Phase::Sleep;
-        let seq = self.next_seq();
-        self.sleeps.push((self.now + wait, seq), r);
+        self.sleeps
+            .as_mut()
+            .expect("only strategies that sleep before reading again send requests to sleep")
+            .push(self.now, &mut self.seq, r);
     }
 
     /// Starts one background refresh of `req`'s key unless one is under way.
@@ -1148,9 +1151,8 @@ impl Engine {
                 Phase::DbRunning
             }
             Admission::Queued => {
-                if let Some(wait) = self.pool_timeout {
-                    let seq = self.next_seq();
-                    self.pool_timeouts.push((self.now + wait, seq), r);
+                if let Some(lane) = &mut self.pool_timeouts {
+                    lane.push(self.now, &mut self.seq, r);
                 }
                 Phase::DbQueued
             }
@@ -1350,9 +1352,7 @@ impl Engine {
                 next_follower: None,
                 ..req
             });
-            let seq = self.next_seq();
-            self.retry_waits
-                .push((self.now + self.retry_backoff, seq), retry);
+            self.retry_waits.push(self.now, &mut self.seq, retry);
         } else {
             self.metrics.bump(req.counted, |c| &mut c.errors);
             self.metrics

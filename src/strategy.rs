@@ -126,6 +126,32 @@ impl Strategy {
         }
     }
 
+    /// How long a reader that finds the value being computed by another
+    /// sleeps before reading again; `None` for strategies whose readers never wait.
+    pub fn sleep_before_reading_again(&self) -> Option<SimDuration> {
+        match *self {
+            Strategy::Lock { retry, .. } | Strategy::MemcacheLease { retry, .. } => Some(retry),
+            Strategy::None
+            | Strategy::Early { .. }
+            | Strategy::XFetch { .. }
+            | Strategy::Swr { .. }
+            | Strategy::Coalesce => None,
+        }
+    }
+
+    /// lease-lock: how often a lock holder renews its lease while it computes.
+    pub fn renew_every(&self) -> Option<SimDuration> {
+        match *self {
+            Strategy::Lock { renew, .. } => renew,
+            Strategy::None
+            | Strategy::Early { .. }
+            | Strategy::XFetch { .. }
+            | Strategy::Swr { .. }
+            | Strategy::Coalesce
+            | Strategy::MemcacheLease { .. } => None,
+        }
+    }
+
     /// Whether hits depend on the value's payload (its logical expiry and δ).
     pub fn reads_payload(&self) -> bool {
         matches!(

@@ -1,39 +1,71 @@
 //! Pending-event containers, ordered by (time, sequence).
 //!
-//! Most delays in the model are constant (a cache round trip, a client
-//! timeout, a retry backoff): events scheduled with a constant delay complete
-//! in the order they were scheduled, so a FIFO [`Lane`] holds them with O(1)
-//! push and pop. Only variable delays (think times, fault events) need the
-//! O(log n) [`TimerHeap`]. The engine takes the earliest head across all
-//! containers; equal times are broken by the global sequence number stamped at
-//! scheduling, so simultaneous events run in the order they were scheduled.
+//! **Tie-breaking.** Every event is stamped, when it is scheduled, with the
+//! next number of the run's one [`Sequence`]: events at the same instant run
+//! in the order they were scheduled (FIFO), whichever container holds them.
+//! The containers take the sequence and stamp events themselves, so no caller
+//! can pass a wrong number.
+//!
+//! **Fixed-delay lanes.** Most delays in the model are constant for a run (a
+//! cache round trip, a client timeout, a retry backoff). A [`Lane`] is built
+//! with its delay and schedules every event at `now + delay`: as the clock
+//! never goes back, events leave a lane in the order they entered it, so a
+//! FIFO holds them with O(1) push and pop, FIFO order holding by
+//! construction. Variable delays (think times, CPU work) use the O(log n)
+//! [`TimerHeap`]. The engine takes the earliest head across all containers.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 pub use crate::time::EventKey;
+use crate::time::{SimDuration, SimTime};
 
-/// A FIFO of events whose times never decrease in push order.
-#[derive(Debug)]
-pub struct Lane<T> {
-    items: VecDeque<(EventKey, T)>,
-}
+/// The tie-breaker of simultaneous events: a counter stamped on each event
+/// as it is scheduled.
+#[derive(Debug, Default)]
+pub struct Sequence(u64);
 
-impl<T> Default for Lane<T> {
-    fn default() -> Self {
-        Lane {
-            items: VecDeque::new(),
-        }
+impl Sequence {
+    /// The next number: larger than every number handed out before.
+    #[inline]
+    pub fn next_number(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+
+    /// The order key of an event scheduled now for time `at`.
+    #[inline]
+    pub fn stamp(&mut self, at: SimTime) -> EventKey {
+        (at, self.next_number())
     }
 }
 
+/// A FIFO of events that all happen one fixed delay after they are scheduled.
+#[derive(Debug)]
+pub struct Lane<T> {
+    delay: SimDuration,
+    items: VecDeque<(EventKey, T)>,
+}
+
 impl<T: Copy> Lane<T> {
-    /// Appends an event; `key` must not precede the last one pushed.
+    /// An empty lane whose events happen `delay` after they are scheduled.
+    pub fn new(delay: SimDuration) -> Self {
+        Lane {
+            delay,
+            items: VecDeque::new(),
+        }
+    }
+
+    /// Schedules `item` at `now` + the lane's delay, stamped from `seq`.
+    ///
+    /// `now` never decreases from one call to the next (the simulation clock),
+    /// so the lane stays in time order.
     #[inline]
-    pub fn push(&mut self, key: EventKey, item: T) {
+    pub fn push(&mut self, now: SimTime, seq: &mut Sequence, item: T) {
+        let key = seq.stamp(now + self.delay);
         debug_assert!(
             self.items.back().is_none_or(|(last, _)| *last <= key),
-            "lane events must be pushed in time order"
+            "the clock went back"
         );
         self.items.push_back((key, item));
     }
@@ -100,8 +132,9 @@ impl<T> Default for TimerHeap<T> {
 }
 
 impl<T: Copy> TimerHeap<T> {
-    /// Schedules an event. O(log n).
-    pub fn push(&mut self, key: EventKey, item: T) {
+    /// Schedules `item` at time `at`, stamped from `seq`. O(log n).
+    pub fn push(&mut self, at: SimTime, seq: &mut Sequence, item: T) {
+        let key = seq.stamp(at);
         self.heap.push(Reverse(Timed { key, item }));
     }
 
@@ -130,26 +163,34 @@ impl<T: Copy> TimerHeap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SimTime;
 
     #[test]
-    fn heap_breaks_ties_by_sequence() {
+    fn heap_breaks_ties_by_scheduling_order() {
+        let mut seq = Sequence::default();
         let mut h = TimerHeap::default();
-        h.push((SimTime(5), 2), 'b');
-        h.push((SimTime(5), 1), 'a');
-        h.push((SimTime(3), 9), 'z');
+        h.push(SimTime(5), &mut seq, 'a');
+        h.push(SimTime(5), &mut seq, 'b');
+        h.push(SimTime(3), &mut seq, 'z');
         let order: Vec<char> = std::iter::from_fn(|| h.pop().map(|(_, c)| c)).collect();
         assert_eq!(order, ['z', 'a', 'b']);
     }
 
     #[test]
-    fn lane_is_fifo() {
-        let mut l = Lane::default();
-        l.push((SimTime(1), 1), 1);
-        l.push((SimTime(1), 2), 2);
-        l.push((SimTime(4), 3), 3);
-        assert_eq!(l.peek_key(), Some((SimTime(1), 1)));
-        let order: Vec<i32> = std::iter::from_fn(|| l.pop().map(|(_, x)| x)).collect();
-        assert_eq!(order, [1, 2, 3]);
+    fn lane_schedules_after_its_delay_in_fifo_order() {
+        let mut seq = Sequence::default();
+        let mut l = Lane::new(SimDuration(3));
+        l.push(SimTime(1), &mut seq, 1);
+        l.push(SimTime(1), &mut seq, 2);
+        l.push(SimTime(4), &mut seq, 3);
+        assert_eq!(l.peek_key(), Some((SimTime(4), 1)));
+        let order: Vec<(EventKey, i32)> = std::iter::from_fn(|| l.pop()).collect();
+        assert_eq!(
+            order,
+            [
+                ((SimTime(4), 1), 1),
+                ((SimTime(4), 2), 2),
+                ((SimTime(7), 3), 3)
+            ]
+        );
     }
 }
