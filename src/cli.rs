@@ -259,14 +259,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
     }
     let (scenario, raw) = scenario::load(path, &sets)?;
     let (dir, note) = output_dir(out, path, &scenario.name, &sets, &raw);
-    let staged = outdir::prepare("--out", &dir)?;
-    let unchanged = dir.clone();
-    interrupt::set_message(move || {
-        format!(
-            "interrupted: nothing written, {}",
-            outdir::untouched(&unchanged)
-        )
-    });
+    let staged = stage_out(&dir)?;
     let started = Instant::now();
     let output = crate::runner::run_one(&scenario, scenario.seed)?;
     let wall_s = started.elapsed().as_secs_f64();
@@ -689,14 +682,7 @@ fn plan(
         sets,
         &subject.raw,
     );
-    let staged = outdir::prepare("--out", &dir)?;
-    let unchanged = dir.clone();
-    interrupt::set_message(move || {
-        format!(
-            "interrupted: nothing written, {}",
-            outdir::untouched(&unchanged)
-        )
-    });
+    let staged = stage_out(&dir)?;
     let value = |v: f64| request.show(v);
     let goal = if request.largest {
         "largest"
@@ -837,14 +823,7 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {
     let (_, raw) = scenario::load(&first, &[])?;
     let sweep = crate::sweep::load(&first, &[])?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", sweep.name)));
-    let staged = outdir::prepare("--out", &dir)?;
-    let unchanged = dir.clone();
-    interrupt::set_message(move || {
-        format!(
-            "interrupted: nothing written, {}",
-            outdir::untouched(&unchanged)
-        )
-    });
+    let staged = stage_out(&dir)?;
     let mut runs = Vec::new();
     for shard in dirs {
         let other = std::fs::read_to_string(shard.join(report::SCENARIO_FILE)).unwrap_or_default();
@@ -951,4 +930,18 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
         say(&format!("wrote {}", path.display()));
     }
     Ok(0)
+}
+
+/// Prepares `--out` DIR to be replaced whole, and tells Ctrl-C that nothing
+/// has been written and DIR is as it was.
+fn stage_out(dir: &Path) -> Result<outdir::Staged> {
+    let staged = outdir::prepare("--out", dir)?;
+    let unchanged = dir.to_path_buf();
+    interrupt::set_message(move || {
+        format!(
+            "interrupted: nothing written, {}",
+            outdir::untouched(&unchanged)
+        )
+    });
+    Ok(staged)
 }

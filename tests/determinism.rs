@@ -116,22 +116,14 @@ fn plan_and_check_write_the_same_bytes_for_any_thread_count() {
     );
 }
 
-/// Every strategy without per-instance state (all but `coalesce`).
-const STATELESS_PER_INSTANCE: [&str; 7] = [
-    "none",
-    "lock",
-    "lease-lock",
-    "early",
-    "xfetch",
-    "swr",
-    "memcache-lease",
-];
-
 #[test]
 fn r10_app_instances_do_not_change_a_run_without_skew_or_per_instance_state() {
     // Clock offsets and corrupt-read draws have their own streams: adding an
     // app server (no skew, no coalescing) must not shift the strategy's draws.
-    for kind in STATELESS_PER_INSTANCE {
+    let without_per_instance_state = stampede::strategy::Strategy::NAMES
+        .into_iter()
+        .filter(|kind| *kind != "coalesce");
+    for kind in without_per_instance_state {
         let kind = format!("strategy.kind={kind}");
         let one = crate::common::run(SMALL, &[&kind, "clients.app_instances=1"]).summary;
         let two = crate::common::run(SMALL, &[&kind, "clients.app_instances=2"]).summary;

@@ -254,30 +254,16 @@ fn corrupt_payloads_cause_a_silent_stampede() {
     assert!(s.hits > 0);
 }
 
-/// One hot key under `swr` whose 1 s refreshes run every 3 s (at 2, 5, 8 s...):
-/// the cache goes down at 8.5 s for 4 s, while the refresh started at 8 s runs.
-const SWR_OUTAGE: &str = r#"
-name = "swr-outage"
-duration = "90s"
-warmup = "1s"
-[clients]
-keys = 1
-rate = 2000
-[cache]
-latency = "500us"
-ttl = "2s"
-prewarm = "fresh"
-[database]
-connections = 2048
-query_time = { dist = "constant", value = "1s" }
-[strategy]
-kind = "swr"
-stale = "30s"
-[[events]]
-kind = "cache-down"
-at = "8500ms"
-duration = "4s"
-"#;
+/// [`HOT_KEY`] under `swr` with 1 s queries, whose refreshes run every 3 s
+/// (at 2, 5, 8 s...): the cache goes down at 8.5 s for 4 s, while the
+/// refresh started at 8 s runs.
+const SWR_OUTAGE: [&str; 5] = [
+    "duration=90s",
+    "database.connections=2048",
+    "database.query_time.value=1s",
+    "strategy.kind=swr",
+    "strategy.stale=30s",
+];
 
 #[test]
 fn r10_a_refresh_that_lost_its_lock_in_an_outage_releases_the_refresh_flag() {
@@ -287,7 +273,10 @@ fn r10_a_refresh_that_lost_its_lock_in_an_outage_releases_the_refresh_flag() {
     // refreshes resume every 3 s and no request misses again. (Before the fix
     // the flag stayed set, no refresh ever ran again, and every 32 s the
     // stale value expired into a stampede of about 2,000 duplicate queries.)
-    let out = run(SWR_OUTAGE, &[]);
+    let text = format!(
+        "{HOT_KEY}\n[[events]]\nkind = \"cache-down\"\nat = \"8500ms\"\nduration = \"4s\"\n"
+    );
+    let out = run(&text, &SWR_OUTAGE);
     let after = |t: f64| out.timeseries.iter().filter(move |r| r.t_s >= t);
     let duplicates: u64 = after(13.0).map(|r| r.duplicate_queries).sum();
     assert_eq!(duplicates, 0, "duplicate queries after the outage");
