@@ -1275,7 +1275,9 @@ impl Engine {
     /// Releases every hold `r` took (its lock, if it still owns it; its key's
     /// refresh flag, if it is a background refresh; its coalescing group, whose
     /// followers end the same way), settles its client if it still waits
-    /// (answer, or give up on this attempt), and frees the slot.
+    /// (answer, or give up on this attempt), and frees the slot. (A
+    /// memcache-lease token is not held by the request: the server issues at
+    /// most one per key per `lease_interval`, whatever became of the last.)
     fn end(&mut self, r: ReqRef, ending: Ending) {
         let req = *self.requests.get(r);
         if req.lock_token != 0 {
