@@ -398,10 +398,7 @@ impl Engine {
             lock_owner: vec![0; per_key(sc.strategy.uses_locks())],
             next_token: 0,
             refreshing: vec![false; per_key(sc.strategy.uses_locks())],
-            lease_issued: vec![
-                SimTime::NEVER;
-                per_key(matches!(sc.strategy, Strategy::MemcacheLease { .. }))
-            ],
+            lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.issues_lease_tokens())],
             loading: HashMap::new(),
             cache_replies: Lane::new(sc.cache.latency),
             timeouts: sc.clients.timeout.map(Lane::new),

@@ -154,26 +154,38 @@ impl Strategy {
 
     /// Whether hits depend on the value's payload (its logical expiry and δ).
     pub fn reads_payload(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Strategy::Early { .. }
-                | Strategy::XFetch { .. }
-                | Strategy::Swr { .. }
-                | Strategy::MemcacheLease { .. }
-        )
+            | Strategy::XFetch { .. }
+            | Strategy::Swr { .. }
+            | Strategy::MemcacheLease { .. } => true,
+            Strategy::None | Strategy::Lock { .. } | Strategy::Coalesce => false,
+        }
     }
 
     /// Whether misses go through a lock in the cache (`SET lock NX PX`).
     pub fn uses_locks(&self) -> bool {
-        matches!(
-            self,
-            Strategy::Lock { .. }
-                | Strategy::Early {
-                    background: true,
-                    ..
-                }
-                | Strategy::Swr { .. }
-        )
+        match self {
+            Strategy::Lock { .. } | Strategy::Swr { .. } => true,
+            Strategy::Early { background, .. } => *background,
+            Strategy::None
+            | Strategy::XFetch { .. }
+            | Strategy::Coalesce
+            | Strategy::MemcacheLease { .. } => false,
+        }
+    }
+
+    /// memcache-lease: the server issues lease tokens on misses.
+    pub fn issues_lease_tokens(&self) -> bool {
+        match self {
+            Strategy::MemcacheLease { .. } => true,
+            Strategy::None
+            | Strategy::Lock { .. }
+            | Strategy::Early { .. }
+            | Strategy::XFetch { .. }
+            | Strategy::Swr { .. }
+            | Strategy::Coalesce => false,
+        }
     }
 }
 
