@@ -3,8 +3,10 @@
 //! Keys are dense integers, so per-key state lives in a flat vector indexed by
 //! key: no hashing, no allocation per command. Two dense lists (every stored
 //! key; keys with a TTL) give O(1) uniform sampling for eviction and active
-//! expiry. The cache owns lookup, expiry and byte accounting; an eviction
-//! policy ([`policy`]) only ranks candidates. The typed [`Lookup`] makes the
+//! expiry. The cache owns lookup, expiry, byte accounting and class
+//! statistics; an eviction policy ([`policy`], one file per policy under
+//! `cache/policy/`) only tracks accesses and picks a victim, through one
+//! exhaustive enum. The typed [`Lookup`] makes the
 //! "found but expired" case impossible to mistake for a hit.
 //!
 //! Faithful to Redis 7 (`server.c`, `evict.c`, `expire.c`, `db.c`):
@@ -23,15 +25,13 @@
 //!   [`Cache::active_expire_cycle`], `hz` times a second.
 //! - **Overwrite**: a SET on a live key keeps (and refreshes) its LRU/LFU state.
 
-pub mod exact;
 pub mod lfu;
 pub mod policy;
 
 use crate::rng::Stream;
 use crate::time::{SimDuration, SimTime};
-use exact::{ExactLfu, ExactLru};
 use lfu::LfuConfig;
-use policy::{EvictionPolicy, EvictionPool, Rank, Scope, sample_keys};
+use policy::{EvictionPolicy, Evictor};
 
 /// The result of reading a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +130,9 @@ struct Entry {
     pos: u32,
     /// Index in `volatile`, or [`ABSENT`].
     vpos: u32,
-    /// LRU clock (seconds) or packed LFU state.
+    /// The eviction policy's compact state: LRU clock (seconds) or packed
+    /// LFU state for a sampled policy, unused by the others. It lives here,
+    /// beside `expire_at`, so a sampled key is scored from one cache line.
     access: u32,
 }
 
@@ -160,9 +162,7 @@ pub struct Cache {
     stored: Vec<u32>,
     volatile: Vec<u32>,
     used_memory: u64,
-    pool: EvictionPool,
-    exact_lru: Option<ExactLru>,
-    exact_lfu: Option<ExactLfu>,
+    evictor: Evictor,
     stats: CacheStats,
     class_stats: Vec<ClassStats>,
     expire_budget_keys: usize,
@@ -179,9 +179,7 @@ impl Cache {
             stored: Vec::new(),
             volatile: Vec::new(),
             used_memory: 0,
-            pool: EvictionPool::default(),
-            exact_lru: (config.policy == EvictionPolicy::ExactLru).then(|| ExactLru::new(keys)),
-            exact_lfu: (config.policy == EvictionPolicy::ExactLfu).then(|| ExactLfu::new(keys)),
+            evictor: Evictor::new(config.policy, keys, config.samples, config.lfu),
             stats: CacheStats::default(),
             class_stats: vec![ClassStats::default(); config.classes],
             expire_budget_keys: ((period_ns * EXPIRE_TIME_SHARE / EXPIRE_NS_PER_KEY) as usize)
@@ -313,7 +311,7 @@ impl Cache {
         while let Some(&key) = self.stored.last() {
             self.remove(key, Removal::Deleted);
         }
-        self.pool = EvictionPool::default();
+        self.evictor.on_flush();
     }
 
     /// Whether `key` is stored and not expired at `now`.
@@ -334,99 +332,36 @@ impl Cache {
         true
     }
 
+    /// Asks the eviction policy for a victim; `None` if it can evict nothing.
     fn select_victim(&mut self, now: SimTime) -> Option<u32> {
-        match self.config.policy {
-            EvictionPolicy::NoEviction => None,
-            EvictionPolicy::ExactLru => self.exact_lru.as_ref().and_then(ExactLru::victim),
-            EvictionPolicy::ExactLfu => self.exact_lfu.as_ref().and_then(ExactLfu::victim),
-            EvictionPolicy::Random { scope } => {
-                let mut pick = None;
-                let list = scoped(&self.stored, &self.volatile, scope);
-                sample_keys(list, 1, &mut self.rng, |k| pick = Some(k));
-                pick
-            }
-            EvictionPolicy::Sampled { scope, rank } => loop {
-                let list = scoped(&self.stored, &self.volatile, scope);
-                if list.is_empty() {
-                    return None;
-                }
-                let mut sampled = [0u32; 64];
-                let mut n = 0;
-                let samples = self.config.samples;
-                sample_keys(list, samples, &mut self.rng, |k| {
-                    sampled[n] = k;
-                    n += 1;
-                });
-                for &key in &sampled[..n] {
-                    let score = self.score(key, rank, now);
-                    self.pool.offer(score, key);
-                }
-                let entries = &self.entries;
-                let in_scope = |key: u32| {
-                    let e = &entries[key as usize];
-                    e.pos != ABSENT && (scope == Scope::AllKeys || e.vpos != ABSENT)
-                };
-                if let Some(victim) = self.pool.take_best(in_scope) {
-                    return Some(victim);
-                }
-            },
-        }
-    }
-
-    /// Higher is evicted first (`evictionPoolPopulate`'s "idle").
-    fn score(&self, key: u32, rank: Rank, now: SimTime) -> u64 {
-        let e = &self.entries[key as usize];
-        match rank {
-            Rank::Lru => lru_clock(now).wrapping_sub(e.access) as u64 * 1000,
-            Rank::Lfu => 255 - lfu::decayed(e.access, now, self.config.lfu) as u64,
-            Rank::Ttl => u64::MAX - e.expire_at.0 / 1_000_000,
-        }
+        let keys = KeyTable {
+            entries: &self.entries,
+            stored: &self.stored,
+            volatile: &self.volatile,
+        };
+        self.evictor.victim(keys, now, &mut self.rng)
     }
 
     /// Records an access for the eviction policy.
     #[inline]
     fn touch(&mut self, key: u32, now: SimTime) {
-        match self.config.policy {
-            EvictionPolicy::ExactLru => {
-                if let Some(l) = &mut self.exact_lru {
-                    l.touch(key)
-                }
-            }
-            EvictionPolicy::ExactLfu => {
-                if let Some(l) = &mut self.exact_lfu {
-                    l.touch(key)
-                }
-            }
-            p if p.uses_lfu() => {
-                let e = &mut self.entries[key as usize];
-                e.access = lfu::on_access(e.access, now, self.config.lfu, &mut self.rng);
-            }
-            _ => self.entries[key as usize].access = lru_clock(now),
-        }
+        let access = &mut self.entries[key as usize].access;
+        self.evictor.on_access(key, access, now, &mut self.rng);
     }
 
     fn insert(&mut self, key: u32, now: SimTime, bytes: u32, expire_at: SimTime) {
-        let access = if self.config.policy.uses_lfu() {
-            lfu::initial(now)
-        } else {
-            lru_clock(now)
-        };
-        self.entries[key as usize] = Entry {
+        let e = &mut self.entries[key as usize];
+        *e = Entry {
             expire_at,
             bytes,
             pos: self.stored.len() as u32,
             vpos: ABSENT,
-            access,
+            access: 0,
         };
+        self.evictor.on_insert(key, &mut e.access, now);
         self.stored.push(key);
         if expire_at != SimTime::NEVER {
             self.add_volatile(key);
-        }
-        if let Some(l) = &mut self.exact_lru {
-            l.insert(key);
-        }
-        if let Some(l) = &mut self.exact_lfu {
-            l.insert(key);
         }
         self.used_memory += bytes as u64;
         let class = &mut self.class_stats[self.config.class_of[key as usize] as usize];
@@ -473,12 +408,7 @@ impl Cache {
         if let Some(&moved) = self.stored.get(pos) {
             self.entries[moved as usize].pos = pos as u32;
         }
-        if let Some(l) = &mut self.exact_lru {
-            l.remove(key);
-        }
-        if let Some(l) = &mut self.exact_lfu {
-            l.remove(key);
-        }
+        self.evictor.on_remove(key);
         self.entries[key as usize] = EMPTY;
         self.used_memory -= e.bytes as u64;
         let class = &mut self.class_stats[self.config.class_of[key as usize] as usize];
@@ -558,18 +488,53 @@ impl Cache {
     }
 }
 
-/// The keys a policy of `scope` may evict.
-fn scoped<'a>(stored: &'a [u32], volatile: &'a [u32], scope: Scope) -> &'a [u32] {
-    match scope {
-        Scope::AllKeys => stored,
-        Scope::Volatile => volatile,
-    }
+/// The key table as an eviction policy reads it to pick a victim: borrowed,
+/// never copied, so choosing a victim allocates nothing.
+///
+/// The dense lists give O(1) uniform sampling; every accessor is O(1).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyTable<'a> {
+    entries: &'a [Entry],
+    stored: &'a [u32],
+    volatile: &'a [u32],
 }
 
-/// Redis's LRU clock: seconds (`LRU_CLOCK_RESOLUTION` 1000 ms), 24 bits.
-#[inline]
-fn lru_clock(now: SimTime) -> u32 {
-    ((now.0 / 1_000_000_000) & 0xff_ffff) as u32
+impl<'a> KeyTable<'a> {
+    /// Every stored key, expired-but-unreclaimed included, in no particular order.
+    #[inline]
+    pub(crate) fn stored(&self) -> &'a [u32] {
+        self.stored
+    }
+
+    /// The stored keys with a TTL, in no particular order.
+    #[inline]
+    pub(crate) fn volatile(&self) -> &'a [u32] {
+        self.volatile
+    }
+
+    /// Whether `key` is stored now (a pooled candidate may have gone since).
+    #[inline]
+    pub(crate) fn is_stored(&self, key: u32) -> bool {
+        self.entries[key as usize].pos != ABSENT
+    }
+
+    /// Whether `key` has a TTL (is in [`KeyTable::volatile`]).
+    #[inline]
+    pub(crate) fn has_ttl(&self, key: u32) -> bool {
+        self.entries[key as usize].vpos != ABSENT
+    }
+
+    /// The policy's compact state of `key`, as its `on_insert`/`on_access` left it.
+    #[inline]
+    pub(crate) fn access(&self, key: u32) -> u32 {
+        self.entries[key as usize].access
+    }
+
+    /// When `key` expires; [`SimTime::NEVER`] without a TTL.
+    #[inline]
+    pub(crate) fn expire_at(&self, key: u32) -> SimTime {
+        self.entries[key as usize].expire_at
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,33 @@
-//! Eviction policies: Redis's sampled ones, and exact references.
+//! Eviction policies: their names, and the one enum the cache delegates to.
 //!
-//! Redis's policies are a scope (all keys, or keys with a TTL) × a rank (LRU
-//! idle time, LFU counter, nearest expiry, or random). The ranked ones follow
-//! `evict.c`: each eviction samples `maxmemory-samples` keys of the scope into
-//! a 16-entry pool sorted by score, kept across evictions, and evicts the best
-//! entry that still exists. Where this simplifies Redis, it says so:
-//! - `dictGetSomeKeys` walks consecutive hash buckets from a random start; we
-//!   draw `samples` keys uniformly (with replacement). Bucket order is the hash
-//!   order, uncorrelated with recency or frequency, so the samples have the
-//!   same distribution of scores.
-//! - Pool entries keep the score they were sampled with (stale scores), there
-//!   is no duplicate check, and ties insert to the left of equal scores — all
-//!   as in Redis.
+//! [`EvictionPolicy`] is what a scenario names (`cache.policy`). The cache
+//! turns it into an `Evictor`: one exhaustive enum whose variants are the
+//! policies, each in its own file, each supplying only primitives (on insert,
+//! on access, on remove, on flush, pick a victim). The cache owns lookup,
+//! expiry, memory and statistics, and calls these at the moments Redis would.
+//!
+//! - `noeviction`: a variant without data (its file would hold nothing).
+//! - `policy/sampled.rs`: Redis's policies, scope × rank × samples with the
+//!   16-entry eviction pool; `*-random` is the same family with a random pick.
+//! - `policy/exact_lru.rs`, `policy/exact_lfu.rs`: exact references, not
+//!   Redis policies.
+//!
+//! Adding a policy touches this file only, plus the policy's own file under
+//! `policy/`: a `mod` line, an [`EvictionPolicy`] variant with its name, an
+//! `Evictor` variant; the compiler then lists every `match` that must decide
+//! what the new policy does.
 
+mod exact_lfu;
+mod exact_lru;
+mod sampled;
+
+use crate::cache::KeyTable;
+use crate::cache::lfu::LfuConfig;
 use crate::rng::Stream;
+use crate::time::SimTime;
+use exact_lfu::ExactLfu;
+use exact_lru::ExactLru;
+use sampled::Sampled;
 
 /// Which keys a policy may evict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,103 +121,113 @@ impl EvictionPolicy {
             _ => return None,
         })
     }
+}
 
-    /// Whether accesses update LFU counters (else LRU clocks).
-    pub fn uses_lfu(&self) -> bool {
-        matches!(
-            self,
-            EvictionPolicy::Sampled {
-                rank: Rank::Lfu,
-                ..
+/// The policy a cache runs: one variant per policy, matched exhaustively.
+///
+/// Every method is an exhaustive `match self` without a wildcard arm, so a
+/// new policy cannot be silently skipped by any of them. Each is O(1) except
+/// a sampled victim (O(samples + 16) per round) and exact LFU (O(log n),
+/// whose ordered set allocates B-tree nodes, amortised); nothing else
+/// allocates.
+#[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per cache, built once and never moved; boxing the pool would add a pointer chase to every eviction"
+)]
+pub(crate) enum Evictor {
+    /// `noeviction`: tracks nothing and never picks a victim, so writes that
+    /// cannot fit fail with OOM.
+    NoEviction,
+    /// Redis's sampled policies (every `maxmemory-policy` but `noeviction`).
+    Sampled(Sampled),
+    /// Exact LRU (`lru`).
+    ExactLru(ExactLru),
+    /// Exact LFU (`lfu`).
+    ExactLfu(ExactLfu),
+}
+
+impl Evictor {
+    /// The evictor for `policy` over key ids below `keys`, drawing `samples`
+    /// keys per round (sampled ranks) with the LFU parameters `lfu`.
+    ///
+    /// O(keys) for the exact policies (their per-key tables), O(1) otherwise.
+    pub(crate) fn new(policy: EvictionPolicy, keys: usize, samples: u32, lfu: LfuConfig) -> Self {
+        match policy {
+            EvictionPolicy::NoEviction => Evictor::NoEviction,
+            EvictionPolicy::Sampled { scope, rank } => {
+                Evictor::Sampled(Sampled::ranked(scope, rank, samples, lfu))
             }
-        )
-    }
-}
-
-/// Redis's `EVPOOL_SIZE`.
-pub const POOL_SIZE: usize = 16;
-
-/// The eviction pool: candidates sorted by ascending score, best at the right.
-#[derive(Clone, Debug, Default)]
-pub struct EvictionPool {
-    /// (score, key); `None` slots are empty and sit at the right.
-    slots: [Option<(u64, u32)>; POOL_SIZE],
-}
-
-impl EvictionPool {
-    /// Inserts a sampled candidate as `evictionPoolPopulate` does.
-    pub fn offer(&mut self, score: u64, key: u32) {
-        let slots = &mut self.slots;
-        let mut k = 0;
-        while k < POOL_SIZE && slots[k].is_some_and(|(s, _)| s < score) {
-            k += 1;
+            EvictionPolicy::Random { scope } => Evictor::Sampled(Sampled::random(scope)),
+            EvictionPolicy::ExactLru => Evictor::ExactLru(ExactLru::new(keys)),
+            EvictionPolicy::ExactLfu => Evictor::ExactLfu(ExactLfu::new(keys)),
         }
-        if k == 0 && slots[POOL_SIZE - 1].is_some() {
-            return; // the pool is full and this candidate is no better than the worst
-        }
-        if k < POOL_SIZE && slots[k].is_none() {
-            // an empty slot: insert here
-        } else if slots[POOL_SIZE - 1].is_none() {
-            slots.copy_within(k..POOL_SIZE - 1, k + 1); // room on the right: shift right
-        } else {
-            k -= 1;
-            slots.copy_within(1..=k, 0); // full: drop the worst (leftmost)
-        }
-        slots[k] = Some((score, key));
     }
 
-    /// Takes the best candidates from the right until `exists` accepts one.
-    pub fn take_best(&mut self, exists: impl Fn(u32) -> bool) -> Option<u32> {
-        for k in (0..POOL_SIZE).rev() {
-            if let Some((_, key)) = self.slots[k].take()
-                && exists(key)
-            {
-                return Some(key);
-            }
+    /// `key` was stored at `now` (absent before). `access` is the key's
+    /// compact slot in the cache's entry table, for policies that keep their
+    /// state there.
+    #[inline]
+    pub(crate) fn on_insert(&mut self, key: u32, access: &mut u32, now: SimTime) {
+        match self {
+            Evictor::NoEviction => {}
+            Evictor::Sampled(s) => s.on_insert(access, now),
+            Evictor::ExactLru(l) => l.on_insert(key),
+            Evictor::ExactLfu(l) => l.on_insert(key),
         }
-        None
     }
-}
 
-/// Draws `count` keys uniformly from `candidates` (all of them if there are no more).
-pub fn sample_keys(candidates: &[u32], count: u32, rng: &mut Stream, mut each: impl FnMut(u32)) {
-    use rand::Rng;
-    let n = candidates.len() as u64;
-    if n <= count as u64 {
-        candidates.iter().for_each(|&k| each(k));
-        return;
+    /// The stored, fresh `key` was read or overwritten at `now`. Only a
+    /// sampled LFU rank draws from `rng`.
+    #[inline]
+    pub(crate) fn on_access(&mut self, key: u32, access: &mut u32, now: SimTime, rng: &mut Stream) {
+        match self {
+            Evictor::NoEviction => {}
+            Evictor::Sampled(s) => s.on_access(access, now, rng),
+            Evictor::ExactLru(l) => l.on_access(key),
+            Evictor::ExactLfu(l) => l.on_access(key),
+        }
     }
-    for _ in 0..count {
-        let i = ((rng.next_u64() >> 32) * n) >> 32;
-        each(candidates[i as usize]);
+
+    /// `key` left the cache (expired, evicted or deleted).
+    #[inline]
+    pub(crate) fn on_remove(&mut self, key: u32) {
+        match self {
+            Evictor::NoEviction | Evictor::Sampled(_) => {}
+            Evictor::ExactLru(l) => l.on_remove(key),
+            Evictor::ExactLfu(l) => l.on_remove(key),
+        }
+    }
+
+    /// Every key was removed (`FLUSHALL`), each already reported to [`Evictor::on_remove`].
+    pub(crate) fn on_flush(&mut self) {
+        match self {
+            Evictor::NoEviction | Evictor::ExactLru(_) | Evictor::ExactLfu(_) => {}
+            Evictor::Sampled(s) => s.on_flush(),
+        }
+    }
+
+    /// The key to evict at `now`, or `None` if the policy can evict nothing
+    /// (then a write that does not fit fails with OOM). Only sampled policies
+    /// read `keys` and draw from `rng`.
+    pub(crate) fn victim(
+        &mut self,
+        keys: KeyTable<'_>,
+        now: SimTime,
+        rng: &mut Stream,
+    ) -> Option<u32> {
+        match self {
+            Evictor::NoEviction => None,
+            Evictor::Sampled(s) => s.victim(keys, now, rng),
+            Evictor::ExactLru(l) => l.victim(),
+            Evictor::ExactLfu(l) => l.victim(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pool_keeps_the_best_sixteen_and_pops_the_best_first() {
-        let mut pool = EvictionPool::default();
-        for (i, score) in [5u64, 1, 9, 3, 7].iter().enumerate() {
-            pool.offer(*score, i as u32);
-        }
-        assert_eq!(pool.take_best(|_| true), Some(2)); // score 9
-        assert_eq!(pool.take_best(|_| true), Some(4)); // score 7
-        // A key that no longer exists is skipped (and dropped).
-        assert_eq!(pool.take_best(|k| k != 0), Some(3)); // 5 was key 0: gone; next 3
-        for i in 0..40u32 {
-            pool.offer(100 + i as u64, 100 + i);
-        }
-        // Full of the 16 best; worse candidates are refused.
-        pool.offer(0, 999);
-        assert!(
-            pool.slots
-                .iter()
-                .all(|s| s.is_some_and(|(score, _)| score >= 124))
-        );
-    }
 
     #[test]
     fn every_name_parses() {
