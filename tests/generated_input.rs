@@ -44,8 +44,10 @@ const BINARY_REFUSED: usize = 260;
 const BINARY_VALID: usize = 24;
 /// Requests a valid input may be expected to make once made small.
 const SMALL_WORK: f64 = 50_000.0;
-/// A run of the engine on a small input taking longer than this is a hang.
-const HANG: Duration = Duration::from_secs(20);
+/// A run of the engine on a small input taking longer than this is a hang
+/// (the engine stops stalled, overloaded and endless runs itself; this only
+/// backs it up, with room for a busy 2-core CI machine).
+const HANG: Duration = Duration::from_secs(120);
 
 /// The top-level keys of a scenario; every error must be about one of them
 /// (or about an unknown key the generator added).
@@ -731,9 +733,13 @@ fn drive_binary(dir: &Path, i: usize, case: &Case, valid: bool) -> Result<(), St
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = stampede(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let fail = |why: String| Err(format!("{} (binary): {why}; stderr: {stderr}", case.label));
     match (output.status.code(), valid) {
         (Some(0), true) if out.exists() => Ok(()),
+        // A valid run the engine had to stop (requests in flight for years):
+        // written, marked, exit 1.
+        (Some(1), true) if out.exists() && stdout.contains("NOT A NORMAL RESULT") => Ok(()),
         (Some(0), true) => fail("exit 0 but no output directory".into()),
         (Some(2), false) if out.exists() => fail("exit 2 left an output directory".into()),
         (Some(2), false) if !stderr.contains('`') || stderr.contains("panicked") => {
