@@ -133,6 +133,16 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Resul
         .map_err(|e| Error::BadInput(format!("{}: {e}", path.display())))
 }
 
+/// `x` with the 3 significant digits a latency quantile has (`0.500`, `12.3`, `3020`).
+fn three_digits(x: f64) -> String {
+    let decimals = if x == 0.0 {
+        0
+    } else {
+        (2 - x.abs().log10().floor() as i32).max(0) as usize
+    };
+    format!("{x:.decimals$}")
+}
+
 /// Renders the one-screen human summary printed after a run.
 pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     let mb = |b: u64| b as f64 / 1_048_576.0;
@@ -162,7 +172,7 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     let text = format!(
         "  requests   {req} ({served} served, {errors} errors, {timeouts} timeouts, {retries} retries)\n\
          \x20 cache      hit ratio {hr:.4}   expired {exp}   evicted {ev}   OOM rejections {oom}   used memory peak {mem:.1} MiB\n\
-         \x20 latency    mean {mean:.2} ms   p50 {p50:.2}   p99 {p99:.2}   p99.9 {p999:.2}   max {max:.2}\n\
+         \x20 latency    mean {mean:.2} ms   p50 {p50}   p99 {p99}   p99.9 {p999}   max {max:.2}\n\
          \x20 database   {q} queries ({dup} duplicates)   peak {qps:.0} q/s   peak in flight {inf}/{connections}   \
          peak queue {queue}   utilisation {util:.1}%   pool timeouts {pto}",
         req = s.requests,
@@ -176,9 +186,9 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         oom = s.oom_rejections,
         mem = mb(s.used_memory_peak),
         mean = s.latency_ms.mean,
-        p50 = s.latency_ms.p50,
-        p99 = s.latency_ms.p99,
-        p999 = s.latency_ms.p999,
+        p50 = three_digits(s.latency_ms.p50),
+        p99 = three_digits(s.latency_ms.p99),
+        p999 = three_digits(s.latency_ms.p999),
         max = s.latency_ms.max,
         q = s.db_queries,
         dup = s.duplicate_queries,
