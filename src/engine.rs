@@ -34,7 +34,7 @@ use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow}
 use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::validate::MAX_ROWS;
 use crate::scenario::{Arrival, Compression, FaultKind, Prewarm, Scenario};
-use crate::strategy::{Found, OnHit, OnTimeout, Strategy, on_hit};
+use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strategy};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
@@ -133,7 +133,12 @@ const LOCK_VALUE_BYTES: u64 = 16;
 fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
     let c = &sc.cache;
     CacheConfig {
-        keys: sc.clients.keys * if sc.strategy.uses_locks() { 2 } else { 1 },
+        keys: sc.clients.keys
+            * if sc.strategy.needs().locks.any() {
+                2
+            } else {
+                1
+            },
         maxmemory_bytes: c.maxmemory_bytes,
         policy: c.policy,
         samples: c.samples,
@@ -146,7 +151,7 @@ fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
         // A lock key counts in the class of the key it guards.
         class_of: class_of
             .iter()
-            .chain(class_of.iter().take(if sc.strategy.uses_locks() {
+            .chain(class_of.iter().take(if sc.strategy.needs().locks.any() {
                 class_of.len()
             } else {
                 0
@@ -270,6 +275,8 @@ struct Engine {
     cron_period: SimDuration,
     retries: u32,
     strategy: Strategy,
+    /// The strategy's mechanisms, read once.
+    needs: Needs,
     corrupt_rate: f64,
     instances: u16,
     clock_offsets_ns: Vec<i64>,
@@ -354,7 +361,8 @@ impl Engine {
             ttl_jitter: sc.cache.ttl_jitter,
             cron_period: SimDuration(1_000_000_000 / sc.cache.hz as u64),
             retries: sc.clients.retries,
-            strategy: sc.strategy,
+            strategy: sc.strategy.clone(),
+            needs: sc.strategy.needs(),
             corrupt_rate: sc.cache.corrupt_rate,
             instances: sc.clients.app_instances as u16,
             clock_offsets_ns,
@@ -395,17 +403,17 @@ impl Engine {
             ],
             requests: Requests::default(),
             queries_in_flight: vec![0; keys as usize],
-            lock_owner: vec![0; per_key(sc.strategy.uses_locks())],
+            lock_owner: vec![0; per_key(sc.strategy.needs().locks.any())],
             next_token: 0,
-            refreshing: vec![false; per_key(sc.strategy.uses_locks())],
-            lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.issues_lease_tokens())],
+            refreshing: vec![false; per_key(sc.strategy.needs().locks.any())],
+            lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.needs().lease_tokens.is_some())],
             loading: HashMap::new(),
             cache_replies: Lane::new(sc.cache.latency),
             timeouts: sc.clients.timeout.map(Lane::new),
             pool_timeouts: sc.database.pool_timeout.map(Lane::new),
             retry_waits: Lane::new(sc.clients.retry_backoff),
-            sleeps: sc.strategy.sleep_before_reading_again().map(Lane::new),
-            renewals: sc.strategy.renew_every().map(Lane::new),
+            sleeps: sc.strategy.needs().retry.map(Lane::new),
+            renewals: sc.strategy.needs().locks.renew_every().map(Lane::new),
             thinking: TimerHeap::default(),
             cpu: TimerHeap::default(),
             compression: sc.cache.compression,
@@ -809,7 +817,7 @@ impl Engine {
                         stale: false,
                     }
                 }
-                Lookup::Hit { .. } if !self.strategy.reads_payload() => GetReply::Hit(OnHit::Serve),
+                Lookup::Hit { .. } if !self.needs.payload => GetReply::Hit(OnHit::Serve),
                 Lookup::Hit { .. } => {
                     let p = self.payload[key as usize];
                     let found = Found {
@@ -817,7 +825,10 @@ impl Engine {
                         delta: SimDuration(p.delta_us as u64 * 1000),
                     };
                     let reader_now = self.app_clock(req.instance, self.now + self.cache_latency);
-                    match on_hit(&self.strategy, found, reader_now, &mut self.strategy_rng) {
+                    match self
+                        .strategy
+                        .on_hit(found, reader_now, &mut self.strategy_rng)
+                    {
                         OnHit::Expired => GetReply::Missing {
                             lease: self.grant_lease(key, at_server),
                             stale: true,
@@ -853,7 +864,7 @@ impl Engine {
 
     /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
     fn grant_lease(&mut self, key: u32, at_server: SimTime) -> bool {
-        let Strategy::MemcacheLease { lease_interval, .. } = self.strategy else {
+        let Some(lease_interval) = self.needs.lease_tokens else {
             return false;
         };
         let last = self.lease_issued[key as usize];
@@ -929,30 +940,29 @@ impl Engine {
             GetReply::Failed => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.cache_errors);
-                // Without the cache, only in-process coalescing still shares loads.
-                if self.strategy == Strategy::Coalesce {
-                    self.on_miss(r, req, false, false);
-                } else {
-                    self.submit_query(r);
-                }
+                let decision = self.strategy.on_cache_down();
+                self.act_on_miss(r, req, decision);
             }
         }
     }
 
-    /// The miss path: what each strategy does when the cache has no usable value.
-    fn on_miss(&mut self, r: ReqRef, req: Request, lease: bool, stale: bool) {
-        match self.strategy {
-            Strategy::None
-            | Strategy::Early { .. }
-            | Strategy::XFetch { .. }
-            | Strategy::Swr { .. } => self.submit_query(r),
-            Strategy::Lock { .. } => {
+    /// The miss path: the strategy decides, given the lease token and stale value.
+    fn on_miss(&mut self, r: ReqRef, req: Request, lease_token: bool, stale: bool) {
+        let decision = self.strategy.on_miss(Miss { lease_token, stale });
+        self.act_on_miss(r, req, decision);
+    }
+
+    /// Carries out what the strategy decided for a request without a usable value.
+    fn act_on_miss(&mut self, r: ReqRef, req: Request, decision: OnMiss) {
+        match decision {
+            OnMiss::Query => self.submit_query(r),
+            OnMiss::TryLock => {
                 if req.waiting_since == SimTime::NEVER {
                     self.requests.get_mut(r).waiting_since = self.now;
                 }
                 self.send_lock_try(r);
             }
-            Strategy::Coalesce => match self.loading.get(&(req.instance, req.key)) {
+            OnMiss::Join => match self.loading.get(&(req.instance, req.key)) {
                 Some(&leader) => {
                     // Join the load already under way in this app instance.
                     self.metrics
@@ -968,18 +978,15 @@ impl Engine {
                     self.submit_query(r);
                 }
             },
-            Strategy::MemcacheLease { serve_stale, .. } => {
-                if lease {
-                    self.submit_query(r);
-                } else if stale && serve_stale {
-                    self.metrics
-                        .bump(req.counted, |c| &mut c.strategy.stale_served);
-                    self.end(r, Ending::Answer);
-                } else {
-                    self.metrics
-                        .bump_at(self.now, |c| &mut c.strategy.lock_waits);
-                    self.sleep(r);
-                }
+            OnMiss::ServeStale => {
+                self.metrics
+                    .bump(req.counted, |c| &mut c.strategy.stale_served);
+                self.end(r, Ending::Answer);
+            }
+            OnMiss::Wait => {
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.strategy.lock_waits);
+                self.sleep(r);
             }
         }
     }
@@ -987,11 +994,10 @@ impl Engine {
     /// `SET lock:key token NX PX lease`.
     fn send_lock_try(&mut self, r: ReqRef) {
         let key = self.requests.get(r).key;
-        let reply = match self.strategy {
-            _ if self.cache_down => LockReply::Failed,
-            Strategy::Lock { lease, .. } => self.try_lock(key, lease),
-            // Background refreshes lock for twice the query time they expect.
-            _ => self.try_lock(key, SimDuration::from_secs(10)),
+        let reply = if self.cache_down {
+            LockReply::Failed
+        } else {
+            self.try_lock(key, self.needs.locks.lease())
         };
         if reply == LockReply::Won {
             self.next_token = self.next_token.wrapping_add(1).max(1);
@@ -1028,18 +1034,13 @@ impl Engine {
             }
             LockReply::Lost if req.background => self.end(r, Ending::Fail), // someone else refreshes
             LockReply::Lost => {
-                let Strategy::Lock {
-                    max_wait,
-                    on_timeout,
-                    ..
-                } = self.strategy
-                else {
-                    unreachable!("only lock strategies wait on locks")
+                let Locks::ForMisses(lock) = self.needs.locks else {
+                    unreachable!("only requests of strategies that lock misses wait on locks")
                 };
-                if self.now.since(req.waiting_since) >= max_wait {
+                if self.now.since(req.waiting_since) >= lock.max_wait {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.lock_timeouts);
-                    match on_timeout {
+                    match lock.on_timeout {
                         OnTimeout::Compute => self.submit_query(r),
                         OnTimeout::Fail => self.end(r, Ending::Fail),
                     }
@@ -1065,14 +1066,7 @@ impl Engine {
 
     /// lease-lock: the holder extends its lease while it computes (`PEXPIRE` if it still owns it).
     fn on_renew(&mut self, r: ReqRef, token: u32) {
-        let Strategy::Lock {
-            lease,
-            renew: Some(_),
-            ..
-        } = self.strategy
-        else {
-            unreachable!("only lease-lock renews")
-        };
+        let lease = self.needs.locks.lease();
         if !self.requests.is_live(r) {
             return;
         }

@@ -120,8 +120,9 @@ fn plan_and_check_write_the_same_bytes_for_any_thread_count() {
 fn r10_app_instances_do_not_change_a_run_without_skew_or_per_instance_state() {
     // Clock offsets and corrupt-read draws have their own streams: adding an
     // app server (no skew, no coalescing) must not shift the strategy's draws.
-    let without_per_instance_state = stampede::strategy::Strategy::NAMES
-        .into_iter()
+    let without_per_instance_state = stampede::strategy::KINDS
+        .iter()
+        .map(|kind| kind.name)
         .filter(|kind| *kind != "coalesce");
     for kind in without_per_instance_state {
         let kind = format!("strategy.kind={kind}");

@@ -349,3 +349,75 @@ fn r10_every_cache_command_that_fails_in_an_outage_is_a_cache_error() {
         "{per_request} cache errors per request"
     );
 }
+
+mod plug_in {
+    //! A mitigation is one file: a kind written outside the crate runs
+    //! through the engine's mechanisms and behaves exactly like the built-in
+    //! kind it re-implements, so the engine holds no mitigation's logic.
+
+    use std::sync::Arc;
+
+    use stampede::engine;
+    use stampede::strategy::{Kind, Locks, Miss, Mitigation, Needs, OnMiss, Options, Strategy};
+    use stampede::time::SimDuration;
+
+    use crate::common::scenario;
+
+    /// Single flight per app instance, written from the trait alone.
+    #[derive(Debug)]
+    struct OutsideCoalesce;
+
+    impl Mitigation for OutsideCoalesce {
+        fn needs(&self) -> Needs {
+            Needs {
+                payload: false,
+                locks: Locks::Never,
+                lease_tokens: None,
+                retry: None,
+                keep_stale: SimDuration::ZERO,
+            }
+        }
+        fn on_miss(&self, _: Miss) -> OnMiss {
+            OnMiss::Join
+        }
+        fn on_cache_down(&self) -> OnMiss {
+            OnMiss::Join
+        }
+    }
+
+    static OUTSIDE: Kind = Kind {
+        name: "outside-coalesce",
+        options: &[],
+        parse: |_| Ok(Arc::new(OutsideCoalesce)),
+    };
+
+    #[test]
+    fn r10_a_mitigation_written_outside_the_engine_runs_exactly_like_the_built_in_one() {
+        let text = format!(
+            "{}\n[[events]]\nkind = \"cache-down\"\nat = \"8500ms\"\nduration = \"4s\"\n",
+            super::HOT_KEY
+        );
+        let sets = ["clients.app_instances=3"];
+        let mut outside = scenario(&text, &sets);
+        let given = Default::default();
+        outside.strategy = Strategy::parse(&OUTSIDE, &Options::new(&given)).expect("no options");
+        let outside = engine::run(&outside, outside.seed).summary;
+
+        let builtin = scenario(
+            &text,
+            &["clients.app_instances=3", "strategy.kind=coalesce"],
+        );
+        let builtin = engine::run(&builtin, builtin.seed).summary;
+        assert_eq!(outside, builtin);
+        // And it is not the baseline: joining saved queries.
+        let none = scenario(&text, &sets);
+        let none = engine::run(&none, none.seed).summary;
+        assert!(
+            outside.db_queries * 2 < none.db_queries,
+            "coalesced {} vs none {}",
+            outside.db_queries,
+            none.db_queries
+        );
+        assert!(outside.strategy.coalesced > 0);
+    }
+}

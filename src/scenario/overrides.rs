@@ -49,7 +49,7 @@ pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Ve
 /// that the new kind does not take, so one file can be run (or swept) under
 /// every strategy. Options set after the switch are still checked.
 fn drop_foreign_strategy_options(table: &mut Table, kind: &str) {
-    let Some(allowed) = crate::strategy::Strategy::options_of(kind) else {
+    let Some(allowed) = crate::strategy::kind(kind).map(|k| k.options) else {
         return; // an unknown kind is reported by validation
     };
     if let Some(Value::Table(strategy)) = table.get_mut("strategy") {

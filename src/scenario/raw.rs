@@ -5,6 +5,7 @@
 //! the fully resolved scenario that `scenario.toml` records. Values are checked
 //! in [`super::validate`], which turns this into a [`super::Scenario`].
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use serde::de::{MapAccess, Visitor, value::MapAccessDeserializer};
@@ -342,66 +343,48 @@ pub struct RawDistribution {
 
 /// `[strategy]`: the stampede mitigation and its options.
 ///
-/// Options that do not apply to `kind` are errors; absent ones take the
-/// kind's defaults (see `scenarios/reference.toml`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Each kind reads its own options (`src/strategy/<kind>.rs`): options that
+/// do not apply to `kind` are errors; absent ones take the kind's defaults
+/// (see `scenarios/reference.toml`).
+#[derive(Clone, Debug, Deserialize)]
 pub struct RawStrategy {
     /// Which mitigation (`"none"`: plain cache-aside).
     #[serde(default = "default_strategy_kind")]
     pub kind: String,
-    /// lock, lease-lock: PX of the lock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease: Option<String>,
-    /// lock, lease-lock, memcache-lease: wait before trying again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry: Option<String>,
-    /// lock, lease-lock: longest wait for the lock holder's value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_wait: Option<String>,
-    /// lock, lease-lock: after max_wait, `"compute"` or `"fail"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_timeout: Option<String>,
-    /// lease-lock: renew the lease this often while computing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renew: Option<String>,
-    /// early: refresh window before expiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window: Option<String>,
-    /// early: chance that a hit inside the window refreshes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
-    /// early: refresh behind a lock and serve the cached value (true), or recompute inline (false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<bool>,
-    /// xfetch: the β of Vattani et al.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<f64>,
-    /// swr: how long a value is served stale after its soft TTL;
-    /// memcache-lease: whether waiters take a stale value (bool).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stale: Option<toml::Value>,
-    /// memcache-lease: at most one lease token per key per interval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_interval: Option<String>,
+    /// The kind's options as given, checked when the scenario is validated.
+    #[serde(flatten)]
+    pub options: BTreeMap<String, toml::Value>,
 }
 
 impl Default for RawStrategy {
     fn default() -> Self {
         RawStrategy {
             kind: default_strategy_kind(),
-            lease: None,
-            retry: None,
-            max_wait: None,
-            on_timeout: None,
-            renew: None,
-            window: None,
-            probability: None,
-            background: None,
-            beta: None,
-            stale: None,
-            lease_interval: None,
+            options: BTreeMap::new(),
         }
+    }
+}
+
+/// `kind` first, then the options in the order the kind lists them (so a
+/// resolved `scenario.toml` and its fingerprint do not depend on the order
+/// they were written in), then any others by name.
+impl Serialize for RawStrategy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let listed: &[&str] = crate::strategy::kind(&self.kind).map_or(&[], |k| k.options);
+        let mut map = serializer.serialize_map(Some(1 + self.options.len()))?;
+        map.serialize_entry("kind", &self.kind)?;
+        for name in listed {
+            if let Some(value) = self.options.get(*name) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        for (name, value) in &self.options {
+            if !listed.contains(&name.as_str()) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
-use crate::strategy::OnTimeout;
+use crate::strategy;
 use crate::time::{MAX_DURATION, SimDuration, format_duration, parse_duration};
 
 /// Most keys a scenario may have: per-key state is kept for every key.
@@ -425,10 +425,7 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
     };
     // lease-lock: every query renews its lease each `renew` while it runs, so a
     // renewal period far below the query time multiplies the work.
-    if let Strategy::Lock {
-        renew: Some(renew), ..
-    } = sc.strategy
-    {
+    if let Some(renew) = sc.strategy.needs().locks.renew_every() {
         let query_ns = sc
             .clients
             .classes
@@ -1076,148 +1073,40 @@ pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Dist
 
 fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
     let st = &raw.strategy;
-    let kind = st.kind.as_str();
-    let allowed = Strategy::options_of(kind).ok_or_else(|| {
+    let name = st.kind.as_str();
+    let kind = strategy::kind(name).ok_or_else(|| {
         s.error(
             "strategy.kind",
             format!(
-                "is {kind:?}; allowed: {}",
-                Strategy::NAMES.map(|n| format!("\"{n}\"")).join(", ")
+                "is {name:?}; allowed: {}",
+                strategy::KINDS
+                    .map(|k| format!("\"{}\"", k.name))
+                    .join(", ")
             ),
         )
     })?;
-    let given = [
-        ("lease", st.lease.is_some()),
-        ("retry", st.retry.is_some()),
-        ("max_wait", st.max_wait.is_some()),
-        ("on_timeout", st.on_timeout.is_some()),
-        ("renew", st.renew.is_some()),
-        ("window", st.window.is_some()),
-        ("probability", st.probability.is_some()),
-        ("background", st.background.is_some()),
-        ("beta", st.beta.is_some()),
-        ("stale", st.stale.is_some()),
-        ("lease_interval", st.lease_interval.is_some()),
-    ];
-    if let Some((name, _)) = given
-        .iter()
-        .find(|(name, set)| *set && !allowed.contains(name))
+    if let Some(option) = st
+        .options
+        .keys()
+        .find(|o| !kind.options.contains(&o.as_str()))
     {
-        let takes = if allowed.is_empty() {
+        let takes = if kind.options.is_empty() {
             "no options".to_string()
         } else {
-            allowed.join(", ")
+            kind.options.join(", ")
         };
-        return Err(s.error(
-            &format!("strategy.{name}"),
-            format!("does not apply to kind = \"{kind}\", which takes {takes}"),
-        ));
+        let problem = if strategy::KINDS
+            .iter()
+            .any(|k| k.options.contains(&option.as_str()))
+        {
+            format!("does not apply to kind = \"{name}\", which takes {takes}")
+        } else {
+            format!("is not a strategy option; kind = \"{name}\" takes {takes}")
+        };
+        return Err(s.error(&format!("strategy.{option}"), problem));
     }
-    let duration = |field: &str, value: &Option<String>, default: &str| -> Result<SimDuration> {
-        s.positive_duration(
-            &format!("strategy.{field}"),
-            value.as_deref().unwrap_or(default),
-        )
-    };
-    let lock = |renew: Option<SimDuration>| -> Result<Strategy> {
-        let on_timeout = match st.on_timeout.as_deref().unwrap_or("compute") {
-            "compute" => OnTimeout::Compute,
-            "fail" => OnTimeout::Fail,
-            other => {
-                return Err(s.error(
-                    "strategy.on_timeout",
-                    format!("is {other:?}; allowed: \"compute\" (query the database) or \"fail\""),
-                ));
-            }
-        };
-        Ok(Strategy::Lock {
-            lease: duration(
-                "lease",
-                &st.lease,
-                if renew.is_some() { "500ms" } else { "10s" },
-            )?,
-            retry: duration(
-                "retry",
-                &st.retry,
-                if renew.is_some() { "50ms" } else { "100ms" },
-            )?,
-            max_wait: duration("max_wait", &st.max_wait, "5s")?,
-            on_timeout,
-            renew,
-        })
-    };
-    Ok(match kind {
-        "none" => Strategy::None,
-        "coalesce" => Strategy::Coalesce,
-        "lock" => lock(None)?,
-        "lease-lock" => {
-            let renew = duration("renew", &st.renew, "200ms")?;
-            let strategy = lock(Some(renew))?;
-            if let Strategy::Lock { lease, .. } = strategy
-                && renew >= lease
-            {
-                return Err(s.error(
-                    "strategy.renew",
-                    "must be shorter than the lease, or the lease lapses between renewals",
-                ));
-            }
-            strategy
-        }
-        "early" => {
-            let probability = st.probability.unwrap_or(0.1);
-            if !(probability > 0.0 && probability <= 1.0) {
-                return Err(s.error(
-                    "strategy.probability",
-                    format!("is {probability}; it must be in (0, 1]"),
-                ));
-            }
-            Strategy::Early {
-                window: duration("window", &st.window, "30s")?,
-                probability,
-                background: st.background.unwrap_or(false),
-            }
-        }
-        "xfetch" => {
-            let beta = st.beta.unwrap_or(1.0);
-            if !(beta.is_finite() && beta > 0.0) {
-                return Err(s.error(
-                    "strategy.beta",
-                    format!("is {beta}; it must be > 0 (1.0 is the paper's optimum)"),
-                ));
-            }
-            Strategy::XFetch { beta }
-        }
-        "swr" => {
-            let stale = match &st.stale {
-                None => "60s".to_string(),
-                Some(toml::Value::String(t)) => t.clone(),
-                Some(other) => {
-                    return Err(s.error(
-                        "strategy.stale",
-                        format!("is {other}; for swr it is a duration such as \"30s\""),
-                    ));
-                }
-            };
-            Strategy::Swr {
-                stale: s.positive_duration("strategy.stale", &stale)?,
-            }
-        }
-        "memcache-lease" => Strategy::MemcacheLease {
-            lease_interval: duration("lease_interval", &st.lease_interval, "10s")?,
-            retry: duration("retry", &st.retry, "50ms")?,
-            serve_stale: match &st.stale {
-                None => false,
-                Some(toml::Value::Boolean(b)) => *b,
-                Some(other) => {
-                    return Err(s.error(
-                        "strategy.stale",
-                        format!("is {other}; for memcache-lease it is true (waiters take a stale value) or false"),
-                    ));
-                }
-            },
-        },
-        _ => unreachable!("kinds were checked above"),
-    })
+    Strategy::parse(kind, &strategy::Options::new(&st.options))
+        .map_err(|p| s.error(&p.key, p.message))
 }
 
 fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fault>> {
