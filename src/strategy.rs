@@ -39,7 +39,7 @@ pub struct Kind {
 }
 
 /// Every mitigation, in the order help texts list them.
-pub const KINDS: [Kind; 8] = [
+pub static KINDS: &[Kind] = &[
     none::KIND,
     lock::LOCK,
     lock::LEASE_LOCK,
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn every_kind_parses_with_its_defaults_and_reads_every_option_it_lists() {
         let none = BTreeMap::new();
-        for kind in &KINDS {
+        for kind in KINDS {
             let strategy = Strategy::parse(kind, &Options::new(&none)).expect(kind.name);
             assert_eq!(strategy.name(), kind.name);
             // A value no option accepts must be refused by name: the kind

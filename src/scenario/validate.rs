@@ -1080,7 +1080,9 @@ fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
             format!(
                 "is {name:?}; allowed: {}",
                 strategy::KINDS
+                    .iter()
                     .map(|k| format!("\"{}\"", k.name))
+                    .collect::<Vec<_>>()
                     .join(", ")
             ),
         )
