@@ -36,6 +36,7 @@ mod guards;
 mod invariants;
 mod memory;
 mod outputs;
+mod readme;
 mod strategies;
 mod structure;
 mod sweeps;

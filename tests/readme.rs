@@ -1,0 +1,334 @@
+//! Every figure the README quotes comes from a committed result (issue 11).
+//!
+//! Each claim is a phrase of the README with `{}` where a figure goes, the
+//! committed result it quotes and how the README rounds it. The test renders
+//! the committed value into the phrase and looks for it in the README: a
+//! re-blessed result that moves a quoted figure, or an edit of the phrase,
+//! fails here until the README and this list agree again.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::common::repo;
+
+/// How the README writes a number.
+#[derive(Clone, Copy)]
+enum Shown {
+    /// Whole, with thousands separators: 9,114.
+    Commas,
+    /// Rounded to a multiple of `step`, with separators: "about 9,100".
+    RoundedTo(f64),
+    /// Fixed decimals: 0.27.
+    Decimals(usize),
+    /// Millions with two decimals: 1.66 M.
+    Millions,
+    /// Decimal gigabytes with two decimals: 8.39 GB.
+    Gigabytes,
+    /// Milliseconds shown as whole seconds: 3 s.
+    MsAsSeconds,
+}
+
+impl Shown {
+    fn render(self, x: f64) -> String {
+        match self {
+            Shown::Commas => commas(x.round()),
+            Shown::RoundedTo(step) => commas((x / step).round() * step),
+            Shown::Decimals(d) => format!("{x:.d$}"),
+            Shown::Millions => format!("{:.2} M", x / 1e6),
+            Shown::Gigabytes => format!("{:.2} GB", x / 1e9),
+            Shown::MsAsSeconds => format!("{:.0} s", x / 1000.0),
+        }
+    }
+}
+
+/// `x` (a whole number) with thousands separators.
+fn commas(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+/// A metric of a committed run: `results/<dir>/summary.json`, dotted path.
+fn metric(dir: &str, path: &str) -> f64 {
+    let file = repo().join("results").join(dir).join("summary.json");
+    let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let json: Value = serde_json::from_str(&text).expect("summary.json is JSON");
+    let mut at = &json;
+    for part in path.split('.') {
+        at = match part.parse::<usize>() {
+            Ok(i) => &at[i],
+            Err(_) => &at[part],
+        };
+    }
+    at.as_f64()
+        .unwrap_or_else(|| panic!("{dir}/summary.json has no number at {path}"))
+}
+
+/// The claims: (README phrase with `{}`, run directory, metric, rounding).
+const CLAIMS: &[(&str, &str, &str, Shown)] = &[
+    // The opening caption and the incident's paragraph.
+    (
+        "About {} duplicate",
+        "hot-key-expiry",
+        "duplicate_queries",
+        Shown::RoundedTo(100.0),
+    ),
+    (
+        "{} queries wait in the queue",
+        "hot-key-expiry",
+        "db_queue_peak",
+        Shown::RoundedTo(100.0),
+    ),
+    (
+        "p99.9 reaches {}",
+        "hot-key-expiry",
+        "latency_ms.p999",
+        Shown::MsAsSeconds,
+    ),
+    (
+        "Under `none`, {} duplicate queries",
+        "hot-key-expiry",
+        "duplicate_queries",
+        Shown::Commas,
+    ),
+    (
+        "{} queries wait, and p99.9",
+        "hot-key-expiry",
+        "db_queue_peak",
+        Shown::Commas,
+    ),
+    (
+        "p99.9 falls to {} ms",
+        "hot-key-expiry-lock",
+        "latency_ms.p999",
+        Shown::Commas,
+    ),
+    (
+        "then a third: {} duplicate queries",
+        "session-lock",
+        "duplicate_queries",
+        Shown::Commas,
+    ),
+    (
+        "falls from {} to",
+        "session-lock",
+        "db_queries_per_s_peak",
+        Shown::RoundedTo(50.0),
+    ),
+    (
+        "to {} queries/s",
+        "session-lock-early",
+        "db_queries_per_s_peak",
+        Shown::RoundedTo(50.0),
+    ),
+    (
+        "p99.9 from {} ms",
+        "session-lock",
+        "latency_ms.p999",
+        Shown::Commas,
+    ),
+    (
+        "ms to {} ms",
+        "session-lock-early",
+        "latency_ms.p999",
+        Shown::Commas,
+    ),
+    (
+        "hot keys, and each eviction is a burst of misses:\n{} duplicate",
+        "hot-key-eviction",
+        "duplicate_queries",
+        Shown::Commas,
+    ),
+    (
+        "`allkeys-lfu` keeps the frequent keys: {}.",
+        "hot-key-eviction-lfu",
+        "duplicate_queries",
+        Shown::Commas,
+    ),
+    (
+        "The pool saturates, and {} requests fail",
+        "cache-failover",
+        "pool_timeouts",
+        Shown::Commas,
+    ),
+    (
+        "each key's query within a server: {} failures",
+        "cache-failover-coalesce",
+        "errors",
+        Shown::Commas,
+    ),
+    (
+        "a metastable failure, with {} errors",
+        "retry-storm",
+        "errors",
+        Shown::Commas,
+    ),
+    (
+        "the system recover as soon as the database does: {} errors",
+        "retry-storm-backoff",
+        "errors",
+        Shown::Commas,
+    ),
+    (
+        "After that, {} SETs fail with OOM",
+        "noeviction-full",
+        "oom_rejections",
+        Shown::Millions,
+    ),
+    (
+        "the hit ratio falls to {}.",
+        "noeviction-full",
+        "hit_ratio",
+        Shown::Decimals(2),
+    ),
+    (
+        "giving {} duplicate queries",
+        "hot-key-eviction",
+        "duplicate_queries",
+        Shown::RoundedTo(1000.0),
+    ),
+    (
+        "the count falls to {}.",
+        "hot-key-eviction-lfu",
+        "duplicate_queries",
+        Shown::RoundedTo(100.0),
+    ),
+    (
+        "OOM ({} rejections)",
+        "noeviction-full",
+        "oom_rejections",
+        Shown::Millions,
+    ),
+    (
+        "With `allkeys-lru` it is {}.",
+        "noeviction-full-lru",
+        "hit_ratio",
+        Shown::Decimals(2),
+    ),
+    (
+        "the missing-TTL cache holds {} and",
+        "missing-ttl",
+        "used_memory_peak",
+        Shown::Gigabytes,
+    ),
+    (
+        "The TTL table holds {} and",
+        "ttl-by-class",
+        "used_memory_peak",
+        Shown::Gigabytes,
+    ),
+    (
+        "hit ratio, {} against",
+        "ttl-by-class",
+        "hit_ratio",
+        Shown::Decimals(2),
+    ),
+    (
+        "against {}: the no-TTL",
+        "missing-ttl",
+        "hit_ratio",
+        Shown::Decimals(2),
+    ),
+];
+
+/// The README with line breaks folded to spaces, so a phrase may wrap anywhere.
+fn readme() -> String {
+    let text = fs::read_to_string(repo().join("README.md")).expect("README.md is readable");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn r11_every_figure_the_readme_quotes_matches_its_committed_result() {
+    let readme = readme();
+    let mut wrong = Vec::new();
+    for (phrase, dir, path, shown) in CLAIMS {
+        let value = metric(dir, path);
+        let phrase = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (before, after) = phrase.split_once("{}").expect("a claim has one {}");
+        let expected = format!("{before}{}{after}", shown.render(value));
+        if !readme.contains(&expected) {
+            wrong.push(format!("  \"{expected}\" ({dir} {path} = {value})"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the README does not say, as its committed results do:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The README's row for a committed capacity plan: the smallest passing
+/// value, its mean and 95 % half-interval, and the failing value below it.
+fn plan_row(label: &str, dir: &str) -> String {
+    let file = repo().join("results").join(dir).join("plan.csv");
+    let mut rows: Vec<(f64, f64, f64, f64, bool)> = csv::Reader::from_path(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .records()
+        .map(|r| {
+            let r = r.expect("a plan.csv row");
+            let x = |i: usize| r[i].parse::<f64>().expect("a number");
+            (x(0), x(2), x(3), x(4), &r[5] == "true")
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let at = rows
+        .iter()
+        .position(|r| r.4)
+        .expect("the plan has an answer");
+    let (value, mean, low, high, _) = rows[at];
+    let below = rows[..at]
+        .last()
+        .expect("a failing value below the answer")
+        .0;
+    format!(
+        "| `{label}` | {value} | {mean:.0} ± {:.0} ms | fails ({below}) |",
+        (high - low) / 2.0
+    )
+}
+
+#[test]
+fn r11_the_capacity_plan_table_is_the_committed_plans() {
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md is readable");
+    for (label, dir) in [
+        ("none", "hot-key-expiry-plan"),
+        ("lock", "hot-key-expiry-lock-plan"),
+    ] {
+        let row = plan_row(label, dir);
+        assert!(readme.contains(&row), "README lacks the row:\n{row}");
+    }
+}
+
+#[test]
+fn r11_the_quick_start_output_is_the_committed_run() {
+    // The summary block in the README is what `run` prints for the committed result.
+    let file = repo().join("results/hot-key-expiry/summary.json");
+    let summary: stampede::metrics::RunSummary =
+        serde_json::from_str(&fs::read_to_string(file).expect("committed")).expect("a summary");
+    let scenario = crate::common::scenario(
+        &fs::read_to_string(repo().join("scenarios/hot-key-expiry.toml")).expect("bundled"),
+        &[],
+    );
+    let shown = stampede::report::human_summary(&summary, scenario.database.connections as u64);
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md is readable");
+    for line in shown.lines() {
+        assert!(readme.contains(line), "README lacks the line:\n{line}");
+    }
+}
+
+#[test]
+fn r11_commas_and_rounding_render_as_the_readme_writes() {
+    assert_eq!(commas(9114.0), "9,114");
+    assert_eq!(commas(172_783.0), "172,783");
+    assert_eq!(commas(999.0), "999");
+    assert_eq!(Shown::RoundedTo(100.0).render(9114.0), "9,100");
+    assert_eq!(Shown::Millions.render(1_660_123.0), "1.66 M");
+    assert_eq!(Shown::Gigabytes.render(8_394_882_136.0), "8.39 GB");
+    assert_eq!(Shown::MsAsSeconds.render(3020.0), "3 s");
+}
