@@ -83,6 +83,7 @@ pub mod stats;
 pub mod strategy;
 pub mod sweep;
 pub mod time;
+pub mod trace;
 pub mod workload;
 
 pub use error::{Error, Result};

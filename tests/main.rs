@@ -40,3 +40,4 @@ mod readme;
 mod strategies;
 mod structure;
 mod sweeps;
+mod trace;

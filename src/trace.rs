@@ -1,0 +1,367 @@
+//! Request traces, read as a stream: libCacheSim's oracleGeneral binary,
+//! Twitter's cache-trace CSV, CacheLib's KV replay CSV and any CSV.
+//!
+//! A reader yields [`Record`]s in trace order with absolute times in
+//! nanoseconds; records that share a timestamp are spread evenly over the
+//! timestamp's unit, in trace order, so a replay does not send them all at
+//! one instant. Keys become 64-bit ids (text keys by FNV-1a; two distinct
+//! keys share an id with probability about n²/2⁶⁵, 3·10⁻⁴ for 10⁸ keys).
+//! Files ending in `.gz` or `.zst` are decompressed on the fly. Memory does
+//! not grow with the number of records.
+
+mod delimited;
+mod oracle_general;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub use delimited::{Column, Columns, Layout};
+
+/// What a record does to the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// A read: a request, counted in `requests`, `hits`, `misses` and latency.
+    Read,
+    /// A write: the application stores a new value (no database query).
+    Write,
+    /// A delete: the key is invalidated.
+    Delete,
+}
+
+impl Op {
+    /// The op named `name` in a trace (memcached's and CacheLib's names; case is ignored).
+    pub fn parse(name: &str) -> Option<Op> {
+        const READS: [&str; 3] = ["get", "gets", "get_lease"];
+        const WRITES: [&str; 9] = [
+            "set",
+            "add",
+            "replace",
+            "cas",
+            "append",
+            "prepend",
+            "incr",
+            "decr",
+            "set_lease",
+        ];
+        const DELETES: [&str; 2] = ["delete", "del"];
+        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(name));
+        if is(&READS) {
+            Some(Op::Read)
+        } else if is(&WRITES) {
+            Some(Op::Write)
+        } else if is(&DELETES) {
+            Some(Op::Delete)
+        } else {
+            None
+        }
+    }
+
+    /// Every op name a trace may use, for error messages.
+    pub const NAMES: &'static str = "get, gets, GET_LEASE (reads); set, add, replace, cas, append, prepend, incr, decr, SET_LEASE (writes); delete, DEL (deletes)";
+}
+
+/// One request of a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When it was sent, in nanoseconds on the trace's clock (not yet spread
+    /// within its timestamp's unit: see [`Spread`]).
+    pub time_ns: u64,
+    /// The key's id.
+    pub key: u64,
+    /// The value's size in bytes; `None` when the trace does not say.
+    pub size: Option<u32>,
+    /// Read, write or delete.
+    pub op: Op,
+    /// The TTL a write sets, in nanoseconds; `None` for none (or 0 in the trace).
+    pub ttl_ns: Option<u64>,
+}
+
+/// The trace formats stampede reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Format {
+    /// libCacheSim's oracleGeneral: 24-byte little-endian records
+    /// (`u32` time in seconds, `u64` id, `u32` size, `i64` next access).
+    OracleGeneral,
+    /// Delimited text: Twitter's cache-trace, CacheLib's KV replay or a CSV
+    /// described by its [`Layout`].
+    Delimited(Layout),
+}
+
+/// A trace that cannot be read: the file, the record (and line), what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceError {
+    /// The trace file.
+    pub path: PathBuf,
+    /// 1-based record number, if the problem is in a record.
+    pub record: Option<u64>,
+    /// 1-based line, for text formats.
+    pub line: Option<u64>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        match (self.line, self.record) {
+            (Some(line), Some(record)) => write!(f, ":{line}: record {record}")?,
+            (None, Some(record)) => write!(f, ": record {record}")?,
+            _ => {}
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Opens `path`, decompressing `.gz` and `.zst` files, as a buffered byte stream.
+fn open_bytes(path: &Path) -> Result<Box<dyn Read>, TraceError> {
+    let fail = |message: String| TraceError {
+        path: path.to_path_buf(),
+        record: None,
+        line: None,
+        message,
+    };
+    let file = File::open(path).map_err(|e| fail(format!("cannot open the trace: {e}")))?;
+    let file = BufReader::with_capacity(1 << 16, file);
+    let name = path.to_string_lossy();
+    Ok(if name.ends_with(".gz") {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else if name.ends_with(".zst") {
+        let zstd = ruzstd::decoding::StreamingDecoder::new(file)
+            .map_err(|e| fail(format!("not a zstd file: {e}")))?;
+        Box::new(BufReader::with_capacity(1 << 16, zstd))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Opens the trace at `path` in `format`; records come from [`Spread::next`].
+pub fn open(path: &Path, format: &Format) -> Result<Spread, TraceError> {
+    let bytes = open_bytes(path)?;
+    let (source, unit_ns): (Box<dyn Source>, u64) = match format {
+        Format::OracleGeneral => (
+            Box::new(oracle_general::Reader::new(path, bytes)),
+            1_000_000_000,
+        ),
+        Format::Delimited(layout) => (
+            Box::new(delimited::Reader::new(path, bytes, layout.clone())?),
+            layout.time_unit_ns,
+        ),
+    };
+    Ok(Spread::new(path, source, unit_ns))
+}
+
+/// A reader of one format: records in trace order, times not yet spread.
+trait Source {
+    /// The next record, `None` at the end.
+    fn next_record(&mut self) -> Option<Result<Record, TraceError>>;
+    /// The 1-based line of the record last read, for text formats.
+    fn line(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// How far back a timestamp may go before the trace is refused: 1 second.
+/// Records within it are replayed at the latest time seen (traces merged
+/// from several servers are rarely in perfect order).
+pub const REORDER_TOLERANCE_NS: u64 = 1_000_000_000;
+
+/// Records in trace order with the records of each timestamp spread evenly
+/// over its unit: n records at time t are sent at t + i·unit/n, i = 0..n.
+pub struct Spread {
+    path: PathBuf,
+    source: Box<dyn Source>,
+    unit_ns: u64,
+    /// Records of the current timestamp, and how many were handed out.
+    group: Vec<Record>,
+    handed: usize,
+    /// The first record of the next timestamp, read ahead.
+    ahead: Option<Record>,
+    /// The latest time seen: earlier ones (within the tolerance) are raised to it.
+    latest_ns: u64,
+    /// Records raised to the latest time because they came out of order.
+    pub reordered: u64,
+    /// Records read so far.
+    pub records: u64,
+    done: bool,
+}
+
+impl Spread {
+    fn new(path: &Path, source: Box<dyn Source>, unit_ns: u64) -> Self {
+        Spread {
+            path: path.to_path_buf(),
+            source,
+            unit_ns,
+            group: Vec::new(),
+            handed: 0,
+            ahead: None,
+            latest_ns: 0,
+            reordered: 0,
+            records: 0,
+            done: false,
+        }
+    }
+
+    /// The next record from the source, with its time checked for order.
+    fn pull(&mut self) -> Option<Result<Record, TraceError>> {
+        let mut record = match self.source.next_record()? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        self.records += 1;
+        if record.time_ns < self.latest_ns {
+            if self.latest_ns - record.time_ns > REORDER_TOLERANCE_NS {
+                return Some(Err(TraceError {
+                    path: self.path.clone(),
+                    record: Some(self.records),
+                    line: self.source.line(),
+                    message: format!(
+                        "its time goes back {:.3} s, more than the 1 s tolerance; sort the trace by time",
+                        (self.latest_ns - record.time_ns) as f64 / 1e9
+                    ),
+                }));
+            }
+            self.reordered += 1;
+            record.time_ns = self.latest_ns;
+        }
+        self.latest_ns = record.time_ns;
+        Some(Ok(record))
+    }
+
+    /// The next record with its spread time, `None` at the end of the trace.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<Record, TraceError>> {
+        if self.handed == self.group.len() {
+            if self.done {
+                return None;
+            }
+            self.group.clear();
+            self.handed = 0;
+            let first = match self.ahead.take() {
+                Some(r) => r,
+                None => match self.pull()? {
+                    Ok(r) => r,
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            self.group.push(first);
+            loop {
+                match self.pull() {
+                    None => {
+                        self.done = true;
+                        break;
+                    }
+                    Some(Err(e)) => return Some(Err(e)),
+                    Some(Ok(r)) if r.time_ns == first.time_ns => self.group.push(r),
+                    Some(Ok(r)) => {
+                        self.ahead = Some(r);
+                        break;
+                    }
+                }
+            }
+        }
+        let n = self.group.len() as u64;
+        let i = self.handed as u64;
+        let mut record = self.group[self.handed];
+        record.time_ns += (self.unit_ns as u128 * i as u128 / n as u128) as u64;
+        self.handed += 1;
+        Some(Ok(record))
+    }
+}
+
+/// FNV-1a, 64 bits: the id of a text key.
+pub fn key_id(key: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(std::vec::IntoIter<Record>);
+
+    impl Source for Fixed {
+        fn next_record(&mut self) -> Option<Result<Record, TraceError>> {
+            self.0.next().map(Ok)
+        }
+    }
+
+    fn at(time_s: u64) -> Record {
+        Record {
+            time_ns: time_s * 1_000_000_000,
+            key: time_s,
+            size: Some(1),
+            op: Op::Read,
+            ttl_ns: None,
+        }
+    }
+
+    fn spread(records: Vec<Record>) -> Vec<u64> {
+        let mut s = Spread::new(
+            Path::new("t"),
+            Box::new(Fixed(records.into_iter())),
+            1_000_000_000,
+        );
+        std::iter::from_fn(|| s.next().map(|r| r.expect("valid").time_ns)).collect()
+    }
+
+    #[test]
+    fn records_of_one_timestamp_are_spread_evenly_over_its_unit() {
+        let times = spread(vec![at(5), at(5), at(5), at(5), at(6), at(8), at(8)]);
+        assert_eq!(
+            times,
+            [
+                5_000_000_000,
+                5_250_000_000,
+                5_500_000_000,
+                5_750_000_000,
+                6_000_000_000,
+                8_000_000_000,
+                8_500_000_000
+            ]
+        );
+    }
+
+    #[test]
+    fn a_time_going_back_beyond_the_tolerance_names_the_record() {
+        let mut late = at(3);
+        late.time_ns = 3_500_000_000;
+        let times = spread(vec![at(4), late, at(5)]);
+        assert_eq!(times, [4_000_000_000, 4_500_000_000, 5_000_000_000]);
+        let mut s = Spread::new(
+            Path::new("t"),
+            Box::new(Fixed(vec![at(10), at(11), at(2)].into_iter())),
+            1_000_000_000,
+        );
+        assert!(s.next().unwrap().is_ok());
+        let err = std::iter::from_fn(|| s.next())
+            .find_map(Result::err)
+            .expect("refused");
+        assert_eq!(err.record, Some(3));
+        assert!(err.message.contains("goes back 9.000 s"), "{}", err.message);
+    }
+
+    #[test]
+    fn ops_are_named_as_memcached_and_cachelib_name_them() {
+        assert_eq!(Op::parse("GET"), Some(Op::Read));
+        assert_eq!(Op::parse("gets"), Some(Op::Read));
+        assert_eq!(Op::parse("SET_LEASE"), Some(Op::Write));
+        assert_eq!(Op::parse("incr"), Some(Op::Write));
+        assert_eq!(Op::parse("DEL"), Some(Op::Delete));
+        assert_eq!(Op::parse("2a"), None);
+    }
+
+    #[test]
+    fn text_keys_hash_as_fnv_1a() {
+        // Reference values of FNV-1a 64 (the empty string is the offset basis).
+        assert_eq!(key_id(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(key_id(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(key_id(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+}
