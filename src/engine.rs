@@ -22,6 +22,7 @@
 //! ([`Engine::submit_query`]) → SET ([`Engine::send_set`]) → answer.
 
 pub mod queue;
+pub mod replay;
 pub mod requests;
 
 use std::collections::HashMap;
@@ -36,14 +37,16 @@ use crate::scenario::validate::MAX_ROWS;
 use crate::scenario::{Arrival, Compression, FaultKind, Prewarm, Scenario};
 use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strategy};
 use crate::time::{SimDuration, SimTime};
+use crate::trace::{Op, TraceError};
 use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
 use queue::{EventKey, Lane, Sequence, TimerHeap};
+use replay::{FillTtl, ReplayRecord, ReplayState};
 use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
 /// Why a run stopped before every request ended.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Stop {
     /// More than `max_in_flight` requests were in flight: the system is
     /// overloaded and its queues would grow until the machine runs out of memory.
@@ -65,11 +68,24 @@ pub enum Stop {
         /// The instant, in simulated seconds.
         at_s: f64,
     },
+    /// The replayed trace could not be read any more (it changed after it was checked).
+    TraceUnreadable {
+        /// What the reader said.
+        message: String,
+    },
+}
+
+impl Stop {
+    /// Whether the stop comes from the input, not the system simulated: the
+    /// run is then an error and nothing is written.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Stop::Stalled { .. } | Stop::TraceUnreadable { .. })
+    }
 }
 
 impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
+        match self {
             Stop::Overloaded {
                 at_s,
                 max_in_flight,
@@ -89,6 +105,7 @@ impl std::fmt::Display for Stop {
                 "stopped at {at_s:.3} s: simulated time stopped advancing ({STALL_EVENTS} events at one \
                  instant): requests complete without time passing; give `clients.think` or `cache.latency` a positive value"
             ),
+            Stop::TraceUnreadable { message } => write!(f, "stopped: {message}"),
         }
     }
 }
@@ -169,6 +186,8 @@ fn key_request_rates(sc: &Scenario) -> Vec<f64> {
     let rate = match sc.clients.arrival {
         Arrival::Poisson { rate_per_s } => rate_per_s,
         Arrival::Closed { users, think } => users as f64 / think.as_secs_f64().max(1e-9),
+        // A trace's keys have no Zipf law: validation refuses a steady prewarm.
+        Arrival::Trace(_) => 0.0,
     };
     zipf_probabilities(sc.clients.keys, sc.clients.zipf)
         .into_iter()
@@ -331,6 +350,10 @@ struct Engine {
     /// App CPU work in progress (compression); its duration varies with value size.
     cpu: TimerHeap<(ReqRef, CpuStep)>,
     compression: Option<Compression>,
+    /// Trace replay: the trace being read, each key's fill TTL, a read error.
+    replay: Option<ReplayState>,
+    fill_ttl: Vec<FillTtl>,
+    trace_error: Option<TraceError>,
     metrics: Metrics,
     class_metrics: ClassMetrics,
 }
@@ -354,7 +377,7 @@ impl Engine {
             churn_per_s: sc.clients.churn_per_s,
             arrivals_end: SimTime::ZERO + sc.duration,
             max_in_flight: sc.max_in_flight,
-            arrival: sc.clients.arrival,
+            arrival: sc.clients.arrival.clone(),
             cache_latency: sc.cache.latency,
             half_latency: SimDuration(sc.cache.latency.0 / 2),
             class_ttl: sc.clients.classes.iter().map(|c| c.ttl).collect(),
@@ -417,15 +440,25 @@ impl Engine {
             thinking: TimerHeap::default(),
             cpu: TimerHeap::default(),
             compression: sc.cache.compression,
+            replay: None,
+            fill_ttl: Vec::new(),
+            trace_error: None,
             metrics: Metrics::new(sc.warmup, sc.duration, sc.interval, sc.database.connections),
             class_metrics,
         };
+        if let Arrival::Trace(replay) = &sc.clients.arrival {
+            engine.fill_ttl = vec![FillTtl::Unknown; keys as usize];
+            match ReplayState::open(replay.clone()) {
+                Ok(state) => engine.replay = Some(state),
+                Err(e) => engine.trace_error = Some(e),
+            }
+        }
         engine.prewarm(sc.cache.prewarm, sc);
         if engine.class_ttl.iter().any(Option::is_some) {
             engine.next_cron = engine.seq.stamp(SimTime::ZERO + engine.cron_period);
         }
         match engine.arrival {
-            Arrival::Poisson { .. } => engine.schedule_arrival(),
+            Arrival::Poisson { .. } | Arrival::Trace(_) => engine.schedule_arrival(),
             Arrival::Closed { users, .. } => {
                 for user in 0..users {
                     engine.schedule_think(user);
@@ -469,6 +502,12 @@ impl Engine {
 
     /// The TTL of a SET of `key`: its class's ttl × U(1 − j, 1 + j), or none.
     fn draw_ttl(&mut self, key: u32) -> Option<SimDuration> {
+        // A replayed key fills with the TTL of its last write in the trace.
+        match self.fill_ttl.get(key as usize) {
+            Some(FillTtl::Ttl(ttl)) => return Some(*ttl),
+            Some(FillTtl::NoTtl) => return None,
+            Some(FillTtl::Unknown) | None => {}
+        }
         let ttl = self.class_ttl[self.class_of[key as usize] as usize]?;
         if self.ttl_jitter == 0.0 {
             return Some(ttl);
@@ -711,14 +750,28 @@ impl Engine {
     // ---- arrivals -------------------------------------------------------
 
     fn schedule_arrival(&mut self) {
-        let Arrival::Poisson { rate_per_s } = self.arrival else {
-            return;
+        let at = match &self.arrival {
+            Arrival::Poisson { rate_per_s } => {
+                let rate = rate_per_s * self.rate_multiplier;
+                self.now + exponential(&mut self.arrivals_rng, mean_gap_ns(rate))
+            }
+            Arrival::Closed { .. } => return,
+            Arrival::Trace(_) => {
+                let replay = self.replay.as_mut().expect("a trace run has a replay");
+                match replay.advance() {
+                    Ok(Some(at)) => at,
+                    Ok(None) => {
+                        self.next_arrival = NO_EVENT;
+                        return;
+                    }
+                    Err(e) => {
+                        self.trace_error = Some(e);
+                        self.next_arrival = NO_EVENT;
+                        return;
+                    }
+                }
+            }
         };
-        let gap = exponential(
-            &mut self.arrivals_rng,
-            mean_gap_ns(rate_per_s * self.rate_multiplier),
-        );
-        let at = self.now + gap;
         self.next_arrival = if at < self.arrivals_end {
             self.seq.stamp(at)
         } else {
@@ -737,8 +790,48 @@ impl Engine {
     }
 
     fn on_arrival(&mut self) {
+        let Some(record) = self.replay.as_ref().map(|r| r.pending) else {
+            self.schedule_arrival();
+            self.new_request(NO_USER);
+            return;
+        };
         self.schedule_arrival();
-        self.new_request(NO_USER);
+        self.replay_record(record);
+    }
+
+    /// A trace record: a read is a request; a write stores its value as the
+    /// application does after an update; a delete invalidates the key.
+    fn replay_record(&mut self, record: ReplayRecord) {
+        let key = record.key;
+        if let Some(size) = record.size {
+            self.value_bytes[key as usize] = size;
+        }
+        match record.op {
+            Op::Read => self.start_request(key, NO_USER),
+            Op::Write => {
+                self.metrics.bump_at(self.now, |c| &mut c.trace_writes);
+                let ttl = record.ttl;
+                self.fill_ttl[key as usize] = FillTtl::from(ttl);
+                if !self.cache_down {
+                    let instance = self.next_app_instance();
+                    let writer_now = self.app_clock(instance, self.now);
+                    self.store_value(
+                        key,
+                        self.now + self.half_latency,
+                        ttl,
+                        SimDuration::ZERO,
+                        writer_now.0,
+                    );
+                    self.metrics.observe_memory(self.cache.used_memory());
+                }
+            }
+            Op::Delete => {
+                self.metrics.bump_at(self.now, |c| &mut c.trace_deletes);
+                if !self.cache_down {
+                    self.cache.delete(key, self.now + self.half_latency);
+                }
+            }
+        }
     }
 
     /// The key at 0-based popularity rank `rank` now (popularity drifts with `churn`).
@@ -758,14 +851,25 @@ impl Engine {
     fn new_request(&mut self, user: u32) {
         let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
         let key = self.key_of_rank(rank);
+        self.start_request(key, user);
+    }
+
+    /// The next app instance in round robin.
+    fn next_app_instance(&mut self) -> u16 {
+        let i = self.next_instance;
+        self.next_instance = (i + 1) % self.instances;
+        i
+    }
+
+    /// A client sends a request for `key`: closed-loop users to their own
+    /// app instance, open-loop clients to the next one.
+    fn start_request(&mut self, key: u32, user: u32) {
         let counted = self.metrics.counts(self.now);
         self.metrics.bump(counted, |c| &mut c.requests);
         let class = self.class_of[key as usize];
         self.class_metrics.bump(class, counted, |c| &mut c.requests);
         let instance = if user == NO_USER {
-            let i = self.next_instance;
-            self.next_instance = (i + 1) % self.instances;
-            i
+            self.next_app_instance()
         } else {
             (user % self.instances as u32) as u16
         };
@@ -1362,6 +1466,13 @@ impl Engine {
     }
 
     fn finish(mut self, sc: &Scenario, seed: u64, stop: Option<Stop>) -> RunOutput {
+        // A trace that could not be read to its end makes the run an error.
+        let stop = match self.trace_error.take() {
+            Some(e) => Some(Stop::TraceUnreadable {
+                message: e.to_string(),
+            }),
+            None => stop,
+        };
         debug_assert!(
             stop.is_some() || self.requests.live() == 0,
             "every request ends"
@@ -1389,7 +1500,7 @@ impl Engine {
         let (mut summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
         let (classes, class_rows) = self.class_metrics.finish(self.cache.class_stats());
         summary.classes = classes;
-        summary.stopped = stop.map(|stop| stop.to_string());
+        summary.stopped = stop.as_ref().map(|stop| stop.to_string());
         let holds_left = self.requests.live()
             + self.refreshing.iter().filter(|&&r| r).count()
             + self.loading.len();

@@ -51,6 +51,10 @@ pub struct Counters {
     pub db_queries: u64,
     /// Queries submitted for a key that already had one in flight.
     pub duplicate_queries: u64,
+    /// Trace replay: write records (values stored without a query).
+    pub trace_writes: u64,
+    /// Trace replay: delete records (keys invalidated).
+    pub trace_deletes: u64,
     /// What the stampede mitigation did.
     pub strategy: StrategyCounters,
 }
@@ -175,11 +179,23 @@ pub struct RunSummary {
     pub latency_ms: LatencySummary,
     /// Hit ratio, memory and evictions per key class.
     pub classes: Vec<classes::ClassSummary>,
+    /// Trace replay: write records after warmup (values the application
+    /// stored without a query); absent when there were none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub writes: u64,
+    /// Trace replay: delete records after warmup (keys invalidated); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deletes: u64,
     /// Present only when the run was stopped before every request ended
     /// (overloaded, or stalled): why and when. Its numbers then cover the run
     /// up to that moment only and are not a normal result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+}
+
+/// Serde: leave zero counts out of `summary.json`.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One row of `timeseries.csv` (SPEC §3 contract). Counts are events within the row.
@@ -555,6 +571,8 @@ impl Metrics {
             evicted_keys: snap.evicted_keys - base.evicted_keys,
             expired_keys: snap.expired_keys - base.expired_keys,
             strategy: t.strategy,
+            writes: t.trace_writes,
+            deletes: t.trace_deletes,
             used_memory_peak: self.used_memory_peak,
             keyspace_hits: snap.keyspace_hits - base.keyspace_hits,
             keyspace_misses: snap.keyspace_misses - base.keyspace_misses,

@@ -20,8 +20,8 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> Result<RunOutput> {
     let output = engine::run_with(scenario, seed, &|notice| {
         eprintln!("warning: {} (seed {seed}): {notice}", scenario.name)
     });
-    match output.stop {
-        Some(stop @ engine::Stop::Stalled { .. }) => Err(Error::BadInput(format!(
+    match &output.stop {
+        Some(stop) if stop.is_bad_input() => Err(Error::BadInput(format!(
             "scenario {} (seed {seed}): {stop}",
             scenario.name
         ))),

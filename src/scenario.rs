@@ -50,7 +50,7 @@ pub struct Scenario {
 }
 
 /// How requests arrive.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Arrival {
     /// Open loop: Poisson arrivals that never wait for answers.
     Poisson {
@@ -64,6 +64,8 @@ pub enum Arrival {
         /// Mean of the exponential think time.
         think: SimDuration,
     },
+    /// Replay: each record of a trace at its own time, with its key, size and op.
+    Trace(std::sync::Arc<crate::trace::Replay>),
 }
 
 /// The clients: keys, popularity, arrivals, timeouts and retries.

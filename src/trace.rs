@@ -12,6 +12,7 @@
 mod delimited;
 mod oracle_general;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -267,6 +268,131 @@ impl Spread {
         record.time_ns += (self.unit_ns as u128 * i as u128 / n as u128) as u64;
         self.handed += 1;
         Some(Ok(record))
+    }
+}
+
+/// A trace to replay: where it is, how to read it, how fast, and its index.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    /// The trace file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Timestamps are divided by it (3.0 replays three times faster).
+    pub speed: f64,
+    /// What a first pass over the trace found.
+    pub index: Index,
+}
+
+impl Replay {
+    /// The simulated time of a record at `time_ns` on the trace's clock:
+    /// from the first record, divided by `speed`.
+    pub fn sim_time_ns(&self, time_ns: u64) -> u64 {
+        let since = time_ns - self.index.first_ns;
+        if self.speed == 1.0 {
+            since
+        } else {
+            (since as f64 / self.speed).round() as u64
+        }
+    }
+
+    /// The trace's span in simulated time: from its first record to one
+    /// unit after its last, divided by `speed`.
+    pub fn span_ns(&self) -> u64 {
+        self.sim_time_ns(self.index.end_ns)
+    }
+}
+
+/// A first pass over a trace: every record checked, keys numbered densely in
+/// order of first appearance, counts and span. Memory grows with distinct keys.
+#[derive(Clone, Default)]
+pub struct Index {
+    ids: HashMap<u64, u32>,
+    /// Time of the first record (ns, trace clock).
+    pub first_ns: u64,
+    /// One time unit after the last record's timestamp (ns, trace clock).
+    pub end_ns: u64,
+    /// Records by op.
+    pub reads: u64,
+    /// Writes.
+    pub writes: u64,
+    /// Deletes.
+    pub deletes: u64,
+    /// Records raised to the latest time because they came slightly out of order.
+    pub reordered: u64,
+}
+
+impl Index {
+    /// Reads the whole trace once; the first bad record is the error.
+    pub fn build(path: &Path, format: &Format) -> Result<Index, TraceError> {
+        let mut records = open(path, format)?;
+        let mut index = Index::default();
+        let mut first = None;
+        let mut last_ns = 0;
+        while let Some(record) = records.next() {
+            let record = record?;
+            first.get_or_insert(record.time_ns);
+            last_ns = record.time_ns;
+            let next = index.ids.len();
+            if next == u32::MAX as usize {
+                return Err(TraceError {
+                    path: path.to_path_buf(),
+                    record: Some(records.records),
+                    line: None,
+                    message: "has more than 4,294,967,294 distinct keys, the most stampede models"
+                        .into(),
+                });
+            }
+            index.ids.entry(record.key).or_insert(next as u32);
+            match record.op {
+                Op::Read => index.reads += 1,
+                Op::Write => index.writes += 1,
+                Op::Delete => index.deletes += 1,
+            }
+        }
+        let Some(first_ns) = first else {
+            return Err(TraceError {
+                path: path.to_path_buf(),
+                record: None,
+                line: None,
+                message: "has no records".into(),
+            });
+        };
+        index.first_ns = first_ns;
+        // The last timestamp's records are spread over its unit.
+        index.end_ns = last_ns.saturating_add(records.unit_ns);
+        index.reordered = records.reordered;
+        Ok(index)
+    }
+
+    /// Distinct keys.
+    pub fn keys(&self) -> u32 {
+        self.ids.len() as u32
+    }
+
+    /// The dense id (0-based, in order of first appearance) of trace key `key`.
+    pub fn id(&self, key: u64) -> Option<u32> {
+        self.ids.get(&key).copied()
+    }
+
+    /// Records of every op.
+    pub fn records(&self) -> u64 {
+        self.reads + self.writes + self.deletes
+    }
+}
+
+impl fmt::Debug for Index {
+    /// A summary: the key map itself can hold millions of entries.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Index")
+            .field("keys", &self.keys())
+            .field("first_ns", &self.first_ns)
+            .field("end_ns", &self.end_ns)
+            .field("reads", &self.reads)
+            .field("writes", &self.writes)
+            .field("deletes", &self.deletes)
+            .field("reordered", &self.reordered)
+            .finish()
     }
 }
 
