@@ -71,6 +71,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod expect;
+pub mod fit;
 pub mod interrupt;
 pub mod metrics;
 pub mod outdir;
