@@ -7,6 +7,7 @@
 
 pub mod overrides;
 pub mod raw;
+pub mod trace;
 pub mod validate;
 
 use std::path::Path;

@@ -166,6 +166,9 @@ pub struct RawClients {
     /// hot as old ones cool (sessions, trending content); 0 = stationary.
     #[serde(default)]
     pub churn: f64,
+    /// A request trace to replay instead of synthetic clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<RawTrace>,
     /// Key classes (`[[clients.classes]]`); absent: one class holding every key.
     #[serde(
         default,
@@ -173,6 +176,51 @@ pub struct RawClients {
         deserialize_with = "tables"
     )]
     pub classes: Vec<RawClass>,
+}
+
+/// `clients.trace`: which trace to replay, in which format, how fast.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrace {
+    /// The trace file, relative to the scenario file's folder.
+    pub path: String,
+    /// `oracle-general`, `twitter`, `cachelib` or `csv`.
+    pub format: String,
+    /// csv: whether the first line names the columns (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    /// csv: the field separator, one character (default `,`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// csv: the unit of the time column (default `"1s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<String>,
+    /// csv: which column holds what, by header name or 1-based number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<RawColumns>,
+    /// Timestamps are divided by it (default 1.0; 3.0 replays three times faster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+}
+
+/// `clients.trace.columns`: a header name (string) or a 1-based column number.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumns {
+    /// The request's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<toml::Value>,
+    /// The key (required).
+    pub key: toml::Value,
+    /// The value's size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<toml::Value>,
+    /// The operation (absent: every record is a read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<toml::Value>,
+    /// The TTL a write sets, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<toml::Value>,
 }
 
 /// `[[clients.classes]]`: a share of the keys with its own TTL, value size and query time.
