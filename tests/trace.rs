@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use stampede::trace::{self, Format, Op};
+use stampede::trace::{self, Format, Index, Op};
 
 /// The folder of the real traces: `$STAMPEDE_TRACES`, else `../shared/traces`
 /// beside the repository (CI has it).
@@ -343,4 +343,20 @@ mod replay {
             );
         }
     }
+}
+
+#[test]
+fn r12_the_bundled_invalidation_trace_is_what_its_script_says() {
+    let path = crate::common::repo().join("scenarios/traces/invalidation.twitter.csv.gz");
+    let index = Index::build(
+        &path,
+        &Format::Delimited(stampede::trace::Layout::twitter()),
+    )
+    .expect("the bundled trace reads");
+    // 60 s at 2,000 reads/s, and the 5 hottest keys deleted at 10, 20, ... 50 s.
+    assert!((115_000..125_000).contains(&index.reads), "{}", index.reads);
+    assert_eq!(index.deletes, 25);
+    assert_eq!(index.writes, 0);
+    // Zipf(1) over 10,000 keys: about 8,900 of them drawn in 120,000 reads.
+    assert!((8_000..10_000).contains(&index.keys()), "{}", index.keys());
 }
