@@ -392,7 +392,7 @@ fn page(subject: &Subject, request: &Request, outcome: &Outcome, chart: &str) ->
         request.replicates,
         subject.seed
     ));
-    page.heading("Answer");
+    page.heading("Expectations at the answer");
     match outcome.answer.and_then(|a| outcome.at(a)) {
         Some(at) => {
             page.paragraph(&format!("{} = {}", request.vary, request.show(at.value)));
