@@ -42,6 +42,9 @@ pub struct Chart {
     pub svg: String,
 }
 
+/// Expectation lists longer than this are folded (those not met stay in view).
+const FOLD_ROWS: usize = 12;
+
 /// A verdict cell: an expectation met or not.
 fn verdict(met: bool) -> &'static str {
     if met {
@@ -215,6 +218,23 @@ impl Page {
         }
         let met = rows.iter().filter(|r| r.3).count();
         self.paragraph(&format!("{met} of {} expectations met.", rows.len()));
+        // A long list (a sweep's points) is folded; the ones not met stay in view.
+        let folded = rows.len() > FOLD_ROWS;
+        if folded {
+            let failed: Vec<_> = rows.iter().filter(|r| !r.3).cloned().collect();
+            if !failed.is_empty() {
+                self.expectation_table(&failed);
+            }
+            self.raw("<details><summary>Every expectation</summary>\n");
+        }
+        self.expectation_table(rows);
+        if folded {
+            self.raw("</details>\n");
+        }
+    }
+
+    /// One table row per expectation, with a "who" column when any row names one.
+    fn expectation_table(&mut self, rows: &[(String, String, f64, bool)]) {
         let with_who = rows.iter().any(|r| !r.0.is_empty());
         self.body.push_str("<table>\n<tr>");
         if with_who {
@@ -555,6 +575,26 @@ mod tests {
         assert_eq!(number(-1000.0), "-1,000");
         assert_eq!(number(999.0), "999");
         assert_eq!(number(0.97084), "0.9708");
+    }
+
+    #[test]
+    fn long_expectation_lists_are_folded_with_the_unmet_ones_in_view() {
+        let rows: Vec<(String, String, f64, bool)> = (0..=FOLD_ROWS)
+            .map(|i| (format!("point {i}"), "errors == 0".into(), 0.0, i != 3))
+            .collect();
+        let mut page = Page::new("t");
+        page.expectations(&rows);
+        let html = page.finish();
+        let fold = html.find("<details>").expect("folded");
+        let unmet = html.find("point 3").expect("listed");
+        assert!(
+            unmet < fold,
+            "the unmet expectation is shown before the fold"
+        );
+        assert_eq!(html.matches("point 3<").count(), 2);
+        let mut short = Page::new("t");
+        short.expectations(&rows[..FOLD_ROWS]);
+        assert!(!short.finish().contains("<details>"));
     }
 
     #[test]
