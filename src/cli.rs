@@ -127,6 +127,20 @@ pub enum Command {
         #[command(flatten)]
         parallel: Parallel,
     },
+    /// Draw several runs of one scenario on shared axes, labelled by what differs between them.
+    ///
+    /// Each DIR is a run directory (`stampede run` writes them); the runs must be of one
+    /// scenario (the same `name`: the same file with other --set or --seed values). Writes
+    /// latency, database load, memory, errors and hit-ratio charts with one colour per run,
+    /// compare.csv and report.html.
+    Compare {
+        /// Run directories, e.g. results/hot-key-expiry results/hot-key-expiry-lock.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory [default: results/<scenario name>-compare/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Redraw the charts of a run or sweep directory from its CSV files.
     Plot {
         /// A directory written by `stampede run` or `stampede sweep`.
@@ -174,6 +188,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             shard,
         } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
         Command::Merge { dirs, out } => merge(&dirs, out),
+        Command::Compare { dirs, out } => compare(&dirs, out),
         Command::Plan {
             scenario,
             vary,
@@ -929,6 +944,52 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
     for path in written {
         say(&format!("wrote {}", path.display()));
     }
+    Ok(0)
+}
+
+fn compare(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {
+    let comparison = crate::compare::load(dirs)?;
+    let dir =
+        out.unwrap_or_else(|| Path::new("results").join(format!("{}-compare", comparison.name)));
+    // The output replaces DIR whole: it must not be one of the runs read.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(run) = dirs.iter().find(|d| same(d, &dir)) {
+        return Err(Error::BadInput(format!(
+            "--out {}: is one of the runs compared ({}); give another directory",
+            dir.display(),
+            run.display()
+        )));
+    }
+    let staged = stage_out(&dir)?;
+    let written = crate::compare::write(staged.path(), &comparison)?;
+    staged.commit()?;
+    let mut text = format!(
+        "stampede compare {}: {} runs",
+        comparison.name,
+        comparison.runs.len()
+    );
+    for run in &comparison.runs {
+        text += &format!(
+            "
+  {}: {}",
+            run.dir.display(),
+            run.label
+        );
+    }
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    text += &format!(
+        "
+  wrote {}/ ({})",
+        dir.display(),
+        names.join(", ")
+    );
+    say(&text);
     Ok(0)
 }
 

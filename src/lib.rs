@@ -40,6 +40,8 @@
 //! - [`check`]: expectations and baselines (relative tolerance, Welch's test).
 //! - [`stats`]: mean, 95% confidence interval, Welch's t-test, for all of them.
 //! - [`plan`]: the smallest or largest parameter value meeting expectations.
+//! - [`compare`]: several runs of one scenario on shared axes, labelled by
+//!   what differs between their resolved scenarios.
 //! - [`outdir`]: output paths checked before anything runs, directories
 //!   replaced whole, nothing foreign deleted; [`interrupt`]: Ctrl-C.
 //!
@@ -67,6 +69,7 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod db;
 pub mod engine;
 pub mod error;

@@ -29,7 +29,7 @@ pub const MANIFEST: &str = ".stampede-files";
 const RUNS_DIR: &str = "runs";
 
 /// Files stampede writes into run, sweep and plan directories.
-const KNOWN_FILES: [&str; 11] = [
+const KNOWN_FILES: [&str; 12] = [
     "summary.json",
     "timeseries.csv",
     "classes.csv",
@@ -40,11 +40,12 @@ const KNOWN_FILES: [&str; 11] = [
     "report.html",
     "plan.csv",
     "fit.json",
+    "compare.csv",
     MANIFEST,
 ];
 
 /// Charts stampede draws (as `.png` or `.svg`), besides `heatmap-<metric>`.
-const KNOWN_CHARTS: [&str; 7] = [
+const KNOWN_CHARTS: [&str; 9] = [
     "latency",
     "db_load",
     "memory",
@@ -52,6 +53,8 @@ const KNOWN_CHARTS: [&str; 7] = [
     "comparison",
     "plan",
     "fit",
+    "errors",
+    "hit_ratio",
 ];
 
 /// Whether `name` (a file directly in an output directory) is one stampede writes.

@@ -17,7 +17,7 @@ use crate::expect::Expectation;
 use crate::metrics::flatten;
 use crate::report::plot::{self, Figure, Panel, Series};
 use crate::report::sweep::{metric_label, significant};
-use crate::report::{OutputDir, SCENARIO_FILE, resolved_toml};
+use crate::report::{OutputDir, SCENARIO_FILE, html, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
 use crate::stats::Stat;
 
@@ -364,7 +364,93 @@ pub fn write(
     let chart = dir.join("plan.png");
     plot::draw(&chart, &figure(subject, request, outcome))?;
     files.written.push(chart);
+    let page = page(
+        subject,
+        request,
+        outcome,
+        &plot::svg(&figure(subject, request, outcome))?,
+    );
+    files.put(html::HTML_FILE, page.as_bytes())?;
     Ok(files.written)
+}
+
+/// The plan's `report.html`: the question, the answer, every value tried, the chart.
+fn page(subject: &Subject, request: &Request, outcome: &Outcome, chart: &str) -> String {
+    let goal = if request.largest {
+        "largest"
+    } else {
+        "smallest"
+    };
+    let mut page = html::Page::new(&format!("stampede plan: {}", subject.name));
+    let conditions: Vec<String> = outcome.expectations.iter().map(|e| e.to_string()).collect();
+    page.paragraph(&format!(
+        "The {goal} {} in {}..{} meeting {} on the mean of {} runs per value (seeds {} + r).",
+        request.vary,
+        request.show(request.low),
+        request.show(request.high),
+        conditions.join(" and "),
+        request.replicates,
+        subject.seed
+    ));
+    page.heading("Expectations at the answer");
+    match outcome.answer.and_then(|a| outcome.at(a)) {
+        Some(at) => {
+            page.paragraph(&format!("{} = {}", request.vary, request.show(at.value)));
+            let who = format!("{} = {}", request.vary, request.show(at.value));
+            let rows: Vec<(String, String, f64, bool)> = outcome
+                .expectations
+                .iter()
+                .zip(&at.stats)
+                .map(|(e, s)| (who.clone(), e.to_string(), s.mean, e.holds(s.mean)))
+                .collect();
+            page.expectations(&rows);
+        }
+        None => page.warning(&format!(
+            "No value of {} in the range meets every expectation.",
+            request.vary
+        )),
+    }
+    if !outcome.non_monotone.is_empty() {
+        let values: Vec<String> = outcome
+            .non_monotone
+            .iter()
+            .map(|v| request.show(*v))
+            .collect();
+        page.warning(&format!(
+            "Not monotone: {} also fail beyond the answer.",
+            values.join(", ")
+        ));
+    }
+    page.heading("Every value tried (mean ± 95% CI)");
+    let mut header = vec![request.vary.clone()];
+    header.extend(outcome.expectations.iter().map(|e| e.to_string()));
+    header.push("verdict".into());
+    let rows: Vec<Vec<String>> = outcome
+        .evaluations
+        .iter()
+        .map(|ev| {
+            let mut row = vec![request.show(ev.value)];
+            row.extend(ev.stats.iter().map(|s| {
+                let half = (s.high - s.low) / 2.0;
+                if half > 0.0 {
+                    format!("{} ± {}", significant(s.mean), significant(half))
+                } else {
+                    significant(s.mean)
+                }
+            }));
+            row.push(if ev.passed { "pass" } else { "fail" }.into());
+            row
+        })
+        .collect();
+    page.table(&header, &rows);
+    page.heading("Chart");
+    page.charts(&[html::Chart {
+        name: "plan".into(),
+        svg: chart.to_string(),
+    }]);
+    page.heading("Resolved scenario");
+    page.code("scenario.toml", &resolved_toml(&subject.raw), false);
+    page.finish()
 }
 
 /// One panel per expectation: its metric across the values tried, with the threshold.

@@ -3,6 +3,7 @@
 //! Every file is written under a temporary name and renamed into place, so an
 //! interrupted run never leaves a half-written file that looks complete.
 
+pub mod html;
 pub mod plot;
 pub mod sweep;
 
@@ -79,6 +80,14 @@ pub fn write_run(
         &output.class_rows,
         plot::Format::Png,
     )?);
+    let charts = html::svg_charts(|scratch| {
+        let (rows, classes) = (&output.timeseries, &output.class_rows);
+        plot::run_charts(scratch, scenario, rows, classes, plot::Format::Svg)
+    })?;
+    let page = html::run_page(scenario, &resolved_toml(raw), &output.summary, &charts);
+    let path = dir.join(html::HTML_FILE);
+    write_atomic(&path, page.as_bytes())?;
+    written.push(path);
     Ok(written)
 }
 

@@ -24,12 +24,17 @@
 //! - `outputs`: issue 10: kept runs bound to their scenario, strict baselines,
 //!   output paths checked first, directories replaced whole, Ctrl-C.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
+//! - `compare`: issue 11: `stampede compare` aligns runs of one scenario and
+//!   labels them by what differs; unrelated scenarios and non-runs exit 2.
+//! - `report_html`: issue 11: `report.html` in every output directory,
+//!   self-contained, identical for any --jobs, rendered by headless Chromium.
 
 mod analytic;
 mod bad_input;
 mod checks;
 mod cli;
 mod common;
+mod compare;
 mod determinism;
 mod generated_input;
 mod guards;
@@ -37,6 +42,7 @@ mod invariants;
 mod memory;
 mod outputs;
 mod readme;
+mod report_html;
 mod strategies;
 mod structure;
 mod sweeps;

@@ -177,6 +177,20 @@ pub fn draw(path: &Path, picture: &impl Paint) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
 }
 
+/// Renders `picture` as SVG text, for pages that inline their charts
+/// (`report.html`); the same drawing as [`draw`] writes to a `.svg` file.
+pub fn svg(picture: &impl Paint) -> Result<String> {
+    ensure_font();
+    let mut text = String::new();
+    paint_on(SVGBackend::with_string(&mut text, picture.size()), picture).map_err(|e| {
+        Error::Chart {
+            path: PathBuf::from("report.html (inline SVG)"),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(text)
+}
+
 fn paint_on<DB: DrawingBackend>(backend: DB, picture: &impl Paint) -> DrawResult
 where
     DB::ErrorType: 'static,

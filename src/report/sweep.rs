@@ -618,6 +618,23 @@ pub fn write_sweep(
     let report = sweep_report(raw, sweep, &table, &charts);
     files.written.extend(charts);
     files.put(REPORT_FILE, report.as_bytes())?;
+    let svgs = super::html::svg_charts(|scratch| {
+        let options = ChartOptions {
+            format: Format::Svg,
+            ..ChartOptions::default()
+        };
+        sweep_charts(scratch, &sweep.name, &table, &options)
+    })?;
+    let toml = resolved_toml(raw);
+    let page = super::html::sweep_page(
+        sweep,
+        &toml,
+        &raw.description,
+        &table,
+        &REPORT_METRICS,
+        &svgs,
+    );
+    files.put(super::html::HTML_FILE, page.as_bytes())?;
     Ok(files.written)
 }
 
