@@ -23,10 +23,13 @@
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
 //! - `outputs`: issue 10: kept runs bound to their scenario, strict baselines,
 //!   output paths checked first, directories replaced whole, Ctrl-C.
+//! - `charts`: issue 11: errors and hit-ratio charts, variant titles, legends
+//!   off the data, the bundled font in SVG, `plot` refusing empty series.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 
 mod analytic;
 mod bad_input;
+mod charts;
 mod checks;
 mod cli;
 mod common;
