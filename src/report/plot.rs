@@ -595,7 +595,7 @@ fn y_fit(panel: &Panel, warmup: f64) -> Range<f64> {
             let (lo, hi) = if hi / lo < 3.0 {
                 (lo / 1.7, hi * 1.7)
             } else {
-                (lo / 1.15, hi * 1.2)
+                (lo / 1.35, hi * 1.35)
             };
             lo..hi
         } else {
@@ -1067,6 +1067,13 @@ pub fn run_charts(
             ),
         ],
     );
+    // A series that stays at zero says so in its legend.
+    let none_if_zero = |mut s: Series| {
+        if s.points.iter().all(|p| p.1 == 0.0) {
+            s.name.push_str(": none");
+        }
+        s
+    };
     let maxmemory = scenario.cache.maxmemory_bytes;
     let memory = figure(
         format!("{name}: cache memory (per {every})"),
@@ -1086,22 +1093,15 @@ pub fn run_charts(
             Panel::new(
                 "keys per second",
                 vec![
-                    line("keys evicted", &|r| Some(per_s(r.evicted_keys))),
-                    line("keys expired", &|r| Some(per_s(r.expired_keys))),
-                    line("writes refused for lack of memory (OOM)", &|r| {
+                    none_if_zero(line("keys evicted", &|r| Some(per_s(r.evicted_keys)))),
+                    none_if_zero(line("keys expired", &|r| Some(per_s(r.expired_keys)))),
+                    none_if_zero(line("writes refused for lack of memory (OOM)", &|r| {
                         Some(per_s(r.oom_rejections))
-                    }),
+                    })),
                 ],
             ),
         ],
     );
-    // A series that stays at zero says so in its legend.
-    let none_if_zero = |mut s: Series| {
-        if s.points.iter().all(|p| p.1 == 0.0) {
-            s.name.push_str(": none");
-        }
-        s
-    };
     let mut error_panels = vec![
         Panel::new(
             "requests per second (req/s)",

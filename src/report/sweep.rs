@@ -423,6 +423,10 @@ pub fn params_in_words(label: &str) -> String {
         .map(|part| match part.split_once('=') {
             Some((path, value)) => {
                 let (name, unit) = param_words(path);
+                let value = match value.parse::<f64>() {
+                    Ok(v) if v.abs() >= 10_000.0 => plot::tick_label(&v),
+                    _ => value.to_string(),
+                };
                 match unit {
                     Some(u) if u != "fraction" => format!("{name}: {value} {u}"),
                     _ => format!("{name}: {value}"),
