@@ -229,10 +229,20 @@ pub fn embed_font(svg: &str) -> String {
     };
     let at = open + end + 1;
     format!(
-        "{}\n<defs><style>@font-face{{font-family:\"{FONT}\";src:url(data:font/ttf;base64,{}) format(\"truetype\");}} text{{font-family:\"{FONT}\",sans-serif;}}</style></defs>{}",
+        "{}\n<defs><style>{}</style></defs>{}",
         &svg[..at],
-        base64(FONT_BYTES),
+        font_face_css(),
         &svg[at..]
+    )
+}
+
+/// The CSS that [`embed_font`] puts in every SVG: the bundled font as
+/// `@font-face` for the family chart text names. A page holding several
+/// charts inline can declare it once and strip it from each SVG.
+pub fn font_face_css() -> String {
+    format!(
+        "@font-face{{font-family:\"{FONT}\";src:url(data:font/ttf;base64,{}) format(\"truetype\");}} text{{font-family:\"{FONT}\",sans-serif;}}",
+        base64(FONT_BYTES)
     )
 }
 
