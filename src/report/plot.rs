@@ -1020,6 +1020,13 @@ pub fn run_charts(
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let connections = scenario.database.connections;
 
+    // A series that stays at zero says so in its legend.
+    let none_if_zero = |mut s: Series| {
+        if s.points.iter().all(|p| p.1 == 0.0) {
+            s.name.push_str(": none");
+        }
+        s
+    };
     let latency = figure(
         format!("{name}: request latency (per {every})"),
         vec![Panel {
@@ -1041,9 +1048,10 @@ pub fn run_charts(
                 "queries per second (q/s)",
                 vec![
                     line("queries started", &|r| Some(per_s(r.db_queries))),
-                    line("duplicate queries (same key already in flight)", &|r| {
-                        Some(per_s(r.duplicate_queries))
-                    }),
+                    none_if_zero(line(
+                        "duplicate queries (same key already in flight)",
+                        &|r| Some(per_s(r.duplicate_queries)),
+                    )),
                 ],
             ),
             Panel {
@@ -1067,13 +1075,6 @@ pub fn run_charts(
             ),
         ],
     );
-    // A series that stays at zero says so in its legend.
-    let none_if_zero = |mut s: Series| {
-        if s.points.iter().all(|p| p.1 == 0.0) {
-            s.name.push_str(": none");
-        }
-        s
-    };
     let maxmemory = scenario.cache.maxmemory_bytes;
     let memory = figure(
         format!("{name}: cache memory (per {every})"),
