@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::metrics::flatten;
 use crate::report::plot::{self, Figure, Panel, Series};
-use crate::report::sweep::{metric_label, significant};
+use crate::report::sweep::{metric_label, param_label, significant};
 use crate::report::{OutputDir, SCENARIO_FILE, html, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
 use crate::stats::Stat;
@@ -453,6 +453,33 @@ fn page(subject: &Subject, request: &Request, outcome: &Outcome, chart: &str) ->
     page.finish()
 }
 
+/// The scenario's name with the `--set` overrides of the plan, if any:
+/// `hot-key-expiry (strategy.kind = lock)`.
+fn variant_name(subject: &Subject) -> String {
+    let sets: Vec<String> = subject
+        .sets
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((p, v)) => format!("{} = {}", p.trim(), v.trim()),
+            None => s.clone(),
+        })
+        .collect();
+    if sets.is_empty() {
+        subject.name.clone()
+    } else {
+        format!("{} ({})", subject.name, sets.join(", "))
+    }
+}
+
+/// The varied parameter in words, without its unit: "DB connection pool size".
+fn param_words_lower(path: &str) -> String {
+    let label = param_label(path);
+    match label.rfind(" (") {
+        Some(i) if label.ends_with(')') && label != path => label[..i].to_string(),
+        _ => label,
+    }
+}
+
 /// One panel per expectation: its metric across the values tried, with the threshold.
 fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
     let goal = if request.largest {
@@ -476,25 +503,25 @@ fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
             let (lo, hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
                 (a.min(p.1), b.max(p.1))
             });
-            let mut series = vec![Series {
-                name: format!("mean and 95% CI over {} runs", request.replicates),
-                points,
-                error_bars: outcome
-                    .evaluations
-                    .iter()
-                    .map(|ev| (ev.value, ev.stats[k].low, ev.stats[k].high))
-                    .collect(),
-            }];
-            if let Some(a) = outcome.answer {
-                series.push(Series {
-                    name: format!("answer: {}", request.show(a)),
-                    points: vec![(a, lo.min(e.threshold)), (a, hi.max(e.threshold))],
-                    error_bars: Vec::new(),
-                });
-            }
+            let series = vec![
+                Series::new(
+                    format!("mean and 95% CI over {} runs", request.replicates),
+                    points,
+                )
+                .with_error_bars(
+                    outcome
+                        .evaluations
+                        .iter()
+                        .map(|ev| (ev.value, ev.stats[k].low, ev.stats[k].high))
+                        .collect(),
+                ),
+            ];
             Panel {
                 log_y: lo > 0.0 && hi / lo > 20.0,
                 reference: Some((e.threshold, format!("threshold: {e}"))),
+                x_reference: outcome
+                    .answer
+                    .map(|a| (a, format!("answer: {}", request.show(a)))),
                 ..Panel::new(metric_label(&e.metric), series)
             }
         })
@@ -509,14 +536,15 @@ fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
     Figure {
         title: format!(
             "{}: {goal} {} meeting every expectation = {answer}",
-            subject.name, request.vary
+            variant_name(subject),
+            param_words_lower(&request.vary)
         ),
         panels,
         columns: 1,
         warmup: 0.0,
         x_range,
         log_x: request.geometric(),
-        x_label: request.vary.clone(),
+        x_label: param_label(&request.vary),
         x_names: Vec::new(),
         faults: Vec::new(),
         shared_legend: Vec::new(),

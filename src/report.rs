@@ -71,7 +71,14 @@ pub fn write_run(
     put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
     put(TIMESERIES_FILE, to_csv(&output.timeseries))?;
     put(CLASSES_FILE, to_csv(&output.class_rows))?;
-    put(SCENARIO_FILE, resolved_toml(raw).into_bytes())?;
+    let mut resolved = resolved_toml(raw);
+    for o in &scenario.overrides {
+        resolved.insert_str(
+            resolved.find('\n').map_or(0, |i| i + 1),
+            &format!("{}{o}\n", crate::scenario::OVERRIDE_COMMENT),
+        );
+    }
+    put(SCENARIO_FILE, resolved.into_bytes())?;
     let mut written = files.written;
     written.extend(plot::run_charts(
         dir,

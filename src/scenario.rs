@@ -48,7 +48,14 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Thresholds `stampede check` and `stampede plan` test the summary against.
     pub expect: Vec<crate::expect::Expectation>,
+    /// The `--set` overrides (`path=value`, in order) that made this variant
+    /// of its file; `scenario.toml` keeps them as `# --set` comment lines, so
+    /// that redrawn charts are titled like the run's.
+    pub overrides: Vec<String>,
 }
+
+/// The comment line `scenario.toml` keeps an override in.
+pub const OVERRIDE_COMMENT: &str = "# --set ";
 
 /// How requests arrive.
 #[derive(Clone, Debug)]
@@ -332,6 +339,12 @@ pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario
         text,
         overridden: &overridden,
     };
-    let scenario = validate::validate(&raw, &source)?;
+    let mut scenario = validate::validate(&raw, &source)?;
+    scenario.overrides = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(OVERRIDE_COMMENT))
+        .map(String::from)
+        .chain(sets.iter().cloned())
+        .collect();
     Ok((scenario, raw))
 }

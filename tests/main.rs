@@ -23,6 +23,8 @@
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
 //! - `outputs`: issue 10: kept runs bound to their scenario, strict baselines,
 //!   output paths checked first, directories replaced whole, Ctrl-C.
+//! - `charts`: issue 11: errors and hit-ratio charts, variant titles, legends
+//!   off the data, the bundled font in SVG, `plot` refusing empty series.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 //! - `compare`: issue 11: `stampede compare` aligns runs of one scenario and
 //!   labels them by what differs; unrelated scenarios and non-runs exit 2.
@@ -31,6 +33,7 @@
 
 mod analytic;
 mod bad_input;
+mod charts;
 mod checks;
 mod cli;
 mod common;

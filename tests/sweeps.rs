@@ -336,9 +336,13 @@ fn plot_redraws_sweep_charts_from_the_aggregate_with_chosen_metrics_axes_and_for
     );
     let svg = fs::read_to_string(dir.join("heatmap-hit_ratio.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    // Axes in words (issue 11), not dotted paths.
     assert!(
-        svg.contains("clients.zipf") && svg.contains("strategy.kind") && svg.contains("hit ratio")
+        svg.contains("Zipf exponent") && svg.contains("mitigation") && svg.contains("hit ratio")
     );
+    // r11: SVG text names the bundled font and embeds it, as the PNGs draw it.
+    assert!(svg.contains("font-family=\"DejaVu Sans\""));
+    assert!(svg.contains("@font-face{font-family:\"DejaVu Sans\";src:url(data:font/ttf;base64,"));
 
     // Bad choices are bad input, naming what is allowed; nothing is drawn.
     for (args, needle) in [

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::plot::text;
 use super::sweep::{SweepTable, metric_label, significant};
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
@@ -29,7 +30,6 @@ use crate::sweep::Sweep;
 pub const HTML_FILE: &str = "report.html";
 
 /// The font the charts are drawn with (the file `plot` registers).
-const FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 /// The family name the page gives the embedded font.
 const FONT_FAMILY: &str = "stampede DejaVu Sans";
 
@@ -92,36 +92,14 @@ pub fn number(x: f64) -> String {
     }
 }
 
-/// Standard base64 (RFC 4648, with padding) of `bytes`.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The page's style sheet, with the embedded font (encoded once per process).
 fn style() -> &'static str {
     static STYLE: OnceLock<String> = OnceLock::new();
     STYLE.get_or_init(|| {
         format!(
             "@font-face {{ font-family: \"{FONT_FAMILY}\"; \
-             src: url(data:font/ttf;base64,{}) format(\"truetype\"); }}\n{}",
-            base64(FONT_BYTES),
+             src: url({}) format(\"truetype\"); }}\n{}",
+            text::font_data_url(),
             CSS
         )
     })
@@ -335,6 +313,8 @@ pub fn svg_charts(draw: impl FnOnce(&Path) -> Result<Vec<PathBuf>>) -> Result<Ve
         .iter()
         .map(|file| {
             let svg = std::fs::read_to_string(file).map_err(|e| Error::output(file, e))?;
+            // The page declares the font once for every chart.
+            let svg = text::strip_font(&svg);
             let name = file
                 .file_stem()
                 .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -549,21 +529,6 @@ fn point_label(table: &SweepTable, point: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648_test_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
-    }
 
     #[test]
     fn text_is_escaped_and_numbers_grouped() {

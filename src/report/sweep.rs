@@ -361,7 +361,7 @@ impl ChartOptions {
 pub fn metric_label(metric: &str) -> String {
     match metric {
         "latency_ms.p999" => "p99.9 latency (ms)".into(),
-        "db_queries_per_s_peak" => "peak DB queries per second".into(),
+        "db_queries_per_s_peak" => "peak DB queries per second (q/s)".into(),
         "hit_ratio" => "hit ratio".into(),
         "db_utilization" => "DB utilisation (0-1)".into(),
         "used_memory_peak" => "peak used memory (bytes)".into(),
@@ -370,6 +370,72 @@ pub fn metric_label(metric: &str) -> String {
             None => m.replace('_', " "),
         },
     }
+}
+
+/// A swept parameter in words, with its unit where it has one:
+/// `clients.rate` → "request rate (req/s)"; unknown paths stay as they are.
+pub fn param_label(path: &str) -> String {
+    let (name, unit) = param_words(path);
+    match unit {
+        Some(unit) => format!("{name} ({unit})"),
+        None => name,
+    }
+}
+
+/// A parameter's name in words and its unit, if any.
+fn param_words(path: &str) -> (String, Option<&'static str>) {
+    let (name, unit) = match path {
+        "clients.rate" => ("request rate", Some("req/s")),
+        "clients.zipf" => ("Zipf exponent", None),
+        "clients.keys" => ("distinct keys", None),
+        "clients.clients" => ("closed-loop users", None),
+        "clients.timeout" => ("client timeout", None),
+        "clients.retries" => ("retries per request", None),
+        "clients.retry_backoff" => ("retry backoff", None),
+        "clients.app_instances" => ("application instances", None),
+        "cache.maxmemory" => ("cache maxmemory", None),
+        "cache.policy" => ("eviction policy", None),
+        "cache.ttl" => ("TTL", None),
+        "cache.ttl_jitter" => ("TTL jitter", Some("fraction")),
+        "cache.samples" => ("eviction samples", None),
+        "cache.shards" => ("cache shards", None),
+        "cache.ops_per_sec" => ("cache capacity", Some("commands/s")),
+        "database.connections" => ("DB connection pool size", Some("connections")),
+        "database.cores" => ("DB cores", None),
+        "database.pool_timeout" => ("DB pool timeout", None),
+        "strategy.kind" => ("mitigation", None),
+        "strategy.lease" => ("lock lease", None),
+        "strategy.renew" => ("lease renewal period", None),
+        "strategy.retry" => ("lock retry interval", None),
+        "strategy.window" => ("early refresh window", None),
+        "strategy.probability" => ("early refresh probability", None),
+        "strategy.beta" => ("XFetch beta", None),
+        "strategy.stale" => ("stale-while-revalidate period", None),
+        other => return (other.to_string(), None),
+    };
+    (name.to_string(), unit)
+}
+
+/// "clients.zipf=0.8, strategy.kind=lock" in words: "Zipf exponent: 0.8, mitigation: lock".
+pub fn params_in_words(label: &str) -> String {
+    label
+        .split(", ")
+        .map(|part| match part.split_once('=') {
+            Some((path, value)) => {
+                let (name, unit) = param_words(path);
+                let value = match value.parse::<f64>() {
+                    Ok(v) if v.abs() >= 10_000.0 => plot::tick_label(&v),
+                    _ => value.to_string(),
+                };
+                match unit {
+                    Some(u) if u != "fraction" => format!("{name}: {value} {u}"),
+                    _ => format!("{name}: {value}"),
+                }
+            }
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Draws the sweep's charts into `dir`: the comparison chart and, with two
@@ -452,6 +518,27 @@ fn comparison(
                 .to_string(),
         }
     };
+    // Lines at the same x are pulled a little apart (dodged), so that
+    // coinciding means and intervals of several lines stay visible.
+    let gap = if numeric_x {
+        let v: Vec<f64> = x_levels
+            .iter()
+            .map(|v| v.parse().expect("numeric"))
+            .collect();
+        v.windows(2)
+            .map(|w| w[1] - w[0])
+            .fold(f64::INFINITY, f64::min)
+    } else {
+        1.0
+    };
+    let dodge = |line: usize| -> f64 {
+        let n = lines.len() as f64;
+        if n < 2.0 || !gap.is_finite() {
+            0.0
+        } else {
+            (line as f64 - (n - 1.0) / 2.0) * gap * 0.2 / (n - 1.0)
+        }
+    };
     let mut panels = Vec::new();
     for metric in metrics {
         let m = table
@@ -459,10 +546,12 @@ fn comparison(
             .iter()
             .position(|n| n == metric)
             .expect("checked");
+        let mut row = Vec::new();
         for facet in &facets {
             let series: Vec<Series> = lines
                 .iter()
-                .map(|line| {
+                .enumerate()
+                .map(|(k, line)| {
                     let mut members: Vec<usize> = (0..table.points.len())
                         .filter(|&p| {
                             &table.label(p, &facet_params, "") == facet
@@ -471,29 +560,40 @@ fn comparison(
                         .collect();
                     members.sort_by(|&a, &b| x_of(a).total_cmp(&x_of(b)));
                     let stat = |p: usize| table.stats[p][m];
-                    Series {
-                        name: if line.is_empty() {
+                    let at = |p: usize| x_of(p) + dodge(k);
+                    Series::new(
+                        if line.is_empty() {
                             name.to_string()
                         } else {
                             line.clone()
                         },
-                        points: members.iter().map(|&p| (x_of(p), stat(p).mean)).collect(),
-                        error_bars: members
+                        members.iter().map(|&p| (at(p), stat(p).mean)).collect(),
+                    )
+                    .with_error_bars(
+                        members
                             .iter()
-                            .map(|&p| (x_of(p), stat(p).low, stat(p).high))
+                            .map(|&p| (at(p), stat(p).low, stat(p).high))
                             .collect(),
-                    }
+                    )
                 })
                 .collect();
-            let means = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-            let (lo, hi) = means.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
-            panels.push(Panel {
-                caption: facet.clone(),
+            row.push(Panel {
+                caption: params_in_words(facet),
                 legend: false,
-                log_y: metric.starts_with("latency_ms.") && lo > 0.0 && hi / lo > 20.0,
                 ..Panel::new(metric_label(metric), series)
             });
         }
+        // One scale per metric: the panels of a row are compared side by side.
+        let means = row
+            .iter()
+            .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1)));
+        let (lo, hi) = means.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        let log_y = metric.starts_with("latency_ms.") && lo > 0.0 && hi / lo > 20.0;
+        for p in &mut row {
+            p.log_y = log_y;
+        }
+        plot::share_y(&mut row, 0.0);
+        panels.extend(row);
     }
     let x_range = if numeric_x {
         let values: Vec<f64> = x_levels
@@ -501,14 +601,14 @@ fn comparison(
             .map(|v| v.parse().expect("numeric"))
             .collect();
         let (lo, hi) = (values[0], values[values.len() - 1]);
-        let pad = ((hi - lo) * 0.05).max(hi.abs() * 0.05).max(1e-9);
+        let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.05).max(1e-9);
         (lo - pad)..(hi + pad)
     } else {
         -0.5..x_levels.len() as f64 - 0.5
     };
     let shared_legend = lines.iter().map(|l| line_name(l)).collect();
     let lines_by = axes.by.map_or(String::new(), |b| {
-        format!(", one line per {}", table.params[b])
+        format!(", one line per {}", param_words(&table.params[b]).0)
     });
     Figure {
         title: format!("{name}: mean and 95% CI over {replicates} replicates{lines_by}"),
@@ -517,7 +617,7 @@ fn comparison(
         columns: facets.len(),
         warmup: 0.0,
         x_range,
-        x_label: table.params[x].clone(),
+        x_label: param_label(&table.params[x]),
         x_names: if numeric_x { Vec::new() } else { x_levels },
         log_x: false,
         faults: Vec::new(),
@@ -551,7 +651,7 @@ fn heatmap(
             None => {
                 captions.push(caption.clone());
                 panels.push(HeatPanel {
-                    caption,
+                    caption: params_in_words(&caption),
                     cells: vec![vec![None; x_names.len()]; y_names.len()],
                 });
                 panels.len() - 1
@@ -569,11 +669,11 @@ fn heatmap(
     }
     Heatmap {
         title: format!(
-            "{name}: {} (mean over {replicates} replicates)",
+            "{name}: {}, mean over {replicates} replicates",
             metric_label(metric)
         ),
-        x_label: table.params[x].clone(),
-        y_label: table.params[y].clone(),
+        x_label: param_label(&table.params[x]),
+        y_label: param_label(&table.params[y]),
         x_names,
         y_names,
         value_label: metric_label(metric),
@@ -797,8 +897,15 @@ mod tests {
         assert_eq!((axes.x, axes.by, axes.y), (1, Some(0), Some(0)));
         let f = comparison("t", &t, &["m"], &axes, 3);
         assert_eq!(f.shared_legend, ["1", "2"]);
+        // Lines are dodged apart along x by a tenth of the gap between levels at most.
         let line = &f.panels[0].series[1];
-        assert_eq!(line.points, [(10.0, 210.0), (20.0, 220.0), (30.0, 230.0)]);
-        assert_eq!(line.error_bars[0], (10.0, 209.0, 211.0));
+        let ys: Vec<f64> = line.points.iter().map(|p| p.1).collect();
+        assert_eq!(ys, [210.0, 220.0, 230.0]);
+        for (p, x) in line.points.iter().zip([10.0, 20.0, 30.0]) {
+            assert!(p.0 > x && p.0 - x <= 1.0, "{p:?}");
+        }
+        assert_eq!(line.error_bars[0].1..line.error_bars[0].2, 209.0..211.0);
+        // Panels of one metric share their scale.
+        assert!(f.panels.iter().all(|p| p.y_range == f.panels[0].y_range));
     }
 }

@@ -341,6 +341,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         strategy: strategy(raw, s)?,
         faults: faults(raw, duration, s)?,
         expect: expectations(raw, s)?,
+        overrides: Vec::new(),
     };
     expected_work(&scenario, raw, s)?;
     Ok(scenario)

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DrawResult, FONT, Paint, tick_label};
+use super::{DrawResult, FONT, Paint, draw_heading, log_ticks, tick_label};
 
 /// One panel: a grid of cells, `cells[y][x]`, empty where no point was run.
 pub struct HeatPanel {
@@ -36,7 +36,7 @@ pub struct Heatmap {
 }
 
 /// Width of the colour bar area, pixels.
-const BAR_WIDTH: u32 = 170;
+const BAR_WIDTH: u32 = 160;
 
 impl Heatmap {
     fn columns(&self) -> usize {
@@ -91,7 +91,7 @@ impl Paint for Heatmap {
     where
         DB::ErrorType: 'static,
     {
-        let root = root.titled(&self.title, (FONT, 24))?;
+        let root = draw_heading(root, &self.title, 24.0)?;
         let (width, _) = root.dim_in_pixel();
         let (grid, bar) = root.split_horizontally(width.saturating_sub(BAR_WIDTH));
         let columns = self.columns();
@@ -116,12 +116,20 @@ impl Heatmap {
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.caption, (FONT, 18))
             .margin(10)
+            .margin_top(14)
             .x_label_area_size(50)
             .y_label_area_size(80)
             // A segmented range a..b has a segment for each of a..=b.
             .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())?;
+        // Numeric levels with thousands separators: 10,000.
         let name = |names: &[String], v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => names
+                .get(*i as usize)
+                .map(|n| match n.parse::<f64>() {
+                    Ok(x) if x.abs() >= 10_000.0 => tick_label(&x),
+                    _ => n.clone(),
+                })
+                .unwrap_or_default(),
             _ => String::new(),
         };
         chart
@@ -169,7 +177,10 @@ impl Heatmap {
     {
         let (lo, hi, log) = self.scale();
         if log {
-            self.draw_bar_on(area, (lo..hi).log_scale())
+            self.draw_bar_on(
+                area,
+                (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            )
         } else {
             self.draw_bar_on(area, lo..hi)
         }
@@ -191,7 +202,7 @@ impl Heatmap {
             .margin_top(40)
             .margin_bottom(60)
             .margin_left(6)
-            .right_y_label_area_size(125)
+            .right_y_label_area_size(92)
             .build_cartesian_2d(0.0..1.0, y_spec)?;
         let scale = if log { ", log scale" } else { "" };
         chart
