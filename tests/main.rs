@@ -23,12 +23,15 @@
 //! - `strategies`: mitigations and faults, emergent behaviour of each.
 //! - `outputs`: issue 10: kept runs bound to their scenario, strict baselines,
 //!   output paths checked first, directories replaced whole, Ctrl-C.
+//! - `command_line`: issue 11: progress, --json, completions, init, errors all at
+//!   once, --set into arrays, check and plan telling more, the fix runs checked.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 
 mod analytic;
 mod bad_input;
 mod checks;
 mod cli;
+mod command_line;
 mod common;
 mod determinism;
 mod generated_input;
