@@ -790,14 +790,17 @@ fn check(
     let (scenario_width, case_width) = (width(&|o| o.scenario.len()), width(&|o| o.case.len()));
     for o in &report.outcomes {
         let line = format!(
-            "{} {:<scenario_width$}  {:<case_width$}  {:<14}  {}",
+            "{} {:<scenario_width$}  {:<case_width$}  {}",
             if o.passed { "pass" } else { "FAIL" },
             o.scenario,
             o.case,
             o.measured,
-            o.detail.replace('\n', "\n      "),
         );
         say(line.trim_end());
+        // One line per metric that moved, below its test.
+        for detail in o.detail.lines() {
+            say(&format!("      {detail}"));
+        }
     }
     for dir in &report.blessed {
         say(&format!("blessed {}", dir.display()));

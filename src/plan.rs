@@ -358,8 +358,12 @@ pub fn plan(
     };
     evaluations.sort_by(|a, b| a.value.total_cmp(&b.value));
     // The answer rests on two verdicts: it passes, the value next to it on
-    // the failing side fails. Either may be within the noise.
-    let neighbour = answer.and_then(|a| failing_neighbour(&evaluations, a, request.largest));
+    // the failing side fails. On the means, either may be within the noise;
+    // on the bounds, a passing answer's interval is clear of the threshold
+    // (a failing neighbour may straddle it: that is the caution asked for).
+    let neighbour = answer
+        .filter(|_| request.decide_on == DecideOn::Mean)
+        .and_then(|a| failing_neighbour(&evaluations, a, request.largest));
     let undecided = [answer, neighbour]
         .into_iter()
         .flatten()
