@@ -42,6 +42,8 @@ pub struct Options {
     pub tolerances: Vec<(String, f64)>,
     /// Write the current outputs as the baselines.
     pub bless: bool,
+    /// Bless even when an expectation fails (or a run stopped).
+    pub force: bool,
     /// Worker threads.
     pub jobs: usize,
     /// `--set` overrides for every file.
@@ -91,8 +93,61 @@ impl Options {
     }
 }
 
+/// Which way a metric is better, for saying whether a shift is good news.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    /// Less is better (latency, errors, database load...).
+    Lower,
+    /// More is better (hit ratio, requests served).
+    Higher,
+}
+
+/// Which way `metric` is better; `None` for counts that describe the run
+/// rather than judge it (requests, refreshes, simulated time...).
+pub fn better(metric: &str) -> Option<Better> {
+    if metric.starts_with("latency_ms.") {
+        return Some(Better::Lower);
+    }
+    match metric {
+        "hit_ratio" | "byte_hit_ratio" | "hits" | "served" | "keyspace_hits" => {
+            Some(Better::Higher)
+        }
+        "misses"
+        | "errors"
+        | "timeouts"
+        | "retries"
+        | "oom_rejections"
+        | "pool_timeouts"
+        | "db_queries"
+        | "duplicate_queries"
+        | "db_queries_per_s_peak"
+        | "db_inflight_peak"
+        | "db_queue_peak"
+        | "db_utilization"
+        | "db_wait_ms_mean"
+        | "evicted_keys"
+        | "used_memory_peak"
+        | "keyspace_misses"
+        | "lock_timeouts"
+        | "corrupt_reads"
+        | "cache_errors"
+        | "miss_bytes"
+        | "cache_queue_peak" => Some(Better::Lower),
+        _ => None,
+    }
+}
+
+/// "better", "worse" or "neither better nor worse" for a move of `metric` by `change`.
+fn direction(metric: &str, change: f64) -> &'static str {
+    match (better(metric), change > 0.0) {
+        (Some(Better::Lower), true) | (Some(Better::Higher), false) => "worse",
+        (Some(Better::Lower), false) | (Some(Better::Higher), true) => "better",
+        (None, _) => "neither better nor worse",
+    }
+}
+
 /// One test: a row of the printed table and a JUnit test case.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Outcome {
     /// Scenario name (the JUnit suite).
     pub scenario: String,
@@ -339,12 +394,14 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
 }
 
 /// The result of `stampede check`: every test, and the files blessed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
     /// Every test, scenario by scenario.
     pub outcomes: Vec<Outcome>,
     /// Baseline directories written by `--bless`.
     pub blessed: Vec<PathBuf>,
+    /// `--bless` wrote nothing because a test failed (and `--force` was not given).
+    pub bless_refused: bool,
 }
 
 impl Report {
@@ -355,7 +412,13 @@ impl Report {
 }
 
 /// Runs every scenario file in `paths` and checks it; see the module doc.
-pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
+///
+/// `progress` learns the number of runs, then each run's end.
+pub fn check(
+    paths: &[PathBuf],
+    options: &Options,
+    progress: &crate::progress::Progress,
+) -> Result<Report> {
     if options.bless && options.baseline.is_none() {
         return Err(Error::BadInput(
             "--bless rewrites baselines: give the directory with --baseline DIR".into(),
@@ -365,6 +428,21 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .iter()
         .map(|p| Unit::load(p, &options.sets))
         .collect::<Result<Vec<Unit>>>()?;
+    // A file with no [expect] and no baseline to compare with checks nothing:
+    // "0 of 0 passed" would be a green build that tested nothing.
+    if options.baseline.is_none()
+        && let Some((path, _)) = paths
+            .iter()
+            .zip(&units)
+            .find(|(_, u)| u.sweep.points.iter().all(|(_, s)| s.expect.is_empty()))
+    {
+        return Err(Error::BadInput(format!(
+            "{}: nothing to check: it has no [expect] table and no --baseline DIR was given; \
+             add thresholds such as [expect] \"latency_ms.p99\" = \"< 50\", or compare with \
+             committed outputs: --baseline results",
+            path.display()
+        )));
+    }
     // Read every baseline before running anything: a missing one is bad input.
     let baselines = match (&options.baseline, options.bless) {
         (Some(base), false) => units
@@ -390,13 +468,19 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
         .iter()
         .map(|&(u, p, r)| (&units[u].sweep.points[p].1, units[u].sweep.seed_of(p, r)))
         .collect();
+    progress.add_total(runs.len() as u64);
     let outputs: Vec<RunOutput> = crate::runner::all(crate::runner::run_all(
         options.jobs,
         &runs,
-        &|_, output| Ok(output),
+        &|_, output| {
+            progress.inc();
+            Ok(output)
+        },
     )?)?;
+    progress.finish();
 
     let mut report = Report::default();
+    let mut to_bless = Vec::new();
     let mut outputs = outputs.into_iter();
     for ((unit, baseline), staged) in units.iter().zip(&baselines).zip(&mut staged) {
         let tasks = unit.sweep.tasks();
@@ -437,9 +521,17 @@ pub fn check(paths: &[PathBuf], options: &Options) -> Result<Report> {
                 .extend(against_baseline(unit, &runs, samples, &dir, options));
         }
         if let Some(staged) = staged.take() {
-            bless(unit, &runs, &mine, staged.path())?;
-            report.blessed.push(staged.commit()?);
+            to_bless.push((unit, runs, mine, staged));
         }
+    }
+    // Baselines whose expectations fail would make the failure the norm.
+    if !to_bless.is_empty() && !report.passed() && !options.force {
+        report.bless_refused = true;
+        return Ok(report); // the staged directories are removed unused
+    }
+    for (unit, runs, mine, staged) in to_bless {
+        bless(unit, &runs, &mine, staged.path())?;
+        report.blessed.push(staged.commit()?);
     }
     Ok(report)
 }
@@ -506,10 +598,11 @@ fn against_baseline(
             let change = relative_change(mean(&b), mean(&c));
             let line = |p_value: Option<f64>| {
                 format!(
-                    "{name} {} -> {} ({:+.1} %, tolerance {:.1} %{})",
+                    "{name} {} -> {} ({:+.1} %, {}; tolerance {:.1} %{})",
                     significant(mean(&b)),
                     significant(mean(&c)),
                     change * 100.0,
+                    direction(name, change),
                     tolerance * 100.0,
                     p_value.map_or(String::new(), |p| format!(", Welch p = {p:.3}"))
                 )
@@ -520,16 +613,13 @@ fn against_baseline(
                 Verdict::Shift(pv) => shifted.push(line(pv)),
             }
         }
-        let mut detail = Vec::new();
-        if !shifted.is_empty() {
-            detail.push(format!("shifted: {}", shifted.join("; ")));
-        }
-        if !noisy.is_empty() {
-            detail.push(format!(
-                "beyond tolerance but within noise: {}",
-                noisy.join("; ")
-            ));
-        }
+        // One line per metric that moved, with its direction.
+        let mut detail: Vec<String> = shifted.iter().map(|l| format!("shifted: {l}")).collect();
+        detail.extend(
+            noisy
+                .iter()
+                .map(|l| format!("beyond tolerance but within noise: {l}")),
+        );
         if compared == 0 {
             detail.push("no metric compared: a baseline must cover the metrics".to_string());
         }

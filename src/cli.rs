@@ -33,6 +33,18 @@ pub struct Parallel {
     pub sets: Vec<String>,
 }
 
+/// How a command reports: `--json` and `--quiet` (on `run`, `check`, `plan`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Report {
+    /// Print the result as JSON on stdout (for `run`, what summary.json holds); the
+    /// human text goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar or progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -46,9 +58,17 @@ pub enum Command {
         /// Seed of every random stream (overrides the file's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Override a scenario value: dotted path = value, e.g. --set clients.rate=40000.
+        /// Override a scenario value: dotted path = value, e.g. --set clients.rate=40000
+        /// or --set events.0.factor=8 (array items by index, from 0).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// What this run must achieve, replacing the file's [expect], e.g.
+        /// "duplicate_queries < 50" (repeatable); exit 1 if one is not met.
+        #[arg(long = "expect", value_name = "METRIC OP VALUE")]
+        expects: Vec<String>,
+        /// JSON and progress.
+        #[command(flatten)]
+        report: Report,
     },
     /// Run the scenario's [sweep] grid × replicates in parallel.
     Sweep {
@@ -66,6 +86,9 @@ pub enum Command {
         /// Run only shard K of N (e.g. 2/8): a deterministic 1/N of the runs; combine with `stampede merge`.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
+        /// No progress bar or progress lines.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Combine the run directories of sweep shards into one sweep's outputs.
     Merge {
@@ -88,15 +111,22 @@ pub enum Command {
         /// Relative tolerance: 0.05 for every metric [default 0.05], or METRIC=VALUE for one (repeatable).
         #[arg(long = "tolerance", value_name = "[METRIC=]VALUE")]
         tolerances: Vec<String>,
-        /// Write the current outputs as the new baselines under --baseline DIR.
+        /// Write the current outputs as the new baselines under --baseline DIR
+        /// (refused when an expectation fails, unless --force).
         #[arg(long)]
         bless: bool,
+        /// With --bless: write the baselines even though expectations fail.
+        #[arg(long, requires = "bless")]
+        force: bool,
         /// Also write the results as JUnit XML to FILE, for CI systems.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Threads and overrides.
         #[command(flatten)]
         parallel: Parallel,
+        /// JSON and progress.
+        #[command(flatten)]
+        report: Report,
     },
     /// Find the smallest (or largest) value of one parameter that meets every expectation.
     Plan {
@@ -120,12 +150,31 @@ pub enum Command {
         /// Values scanned across the range before bisecting (the chart's points).
         #[arg(long, default_value_t = 9)]
         scan: usize,
+        /// What decides whether a value passes: the mean over replicates, or
+        /// the bound of its 95 % interval on the failing side (the cautious answer).
+        #[arg(long, value_enum, default_value_t = crate::plan::DecideOn::Mean)]
+        decide_on: crate::plan::DecideOn,
         /// Output directory [default: results/<scenario name>-plan/].
         #[arg(long)]
         out: Option<PathBuf>,
         /// Threads and overrides.
         #[command(flatten)]
         parallel: Parallel,
+        /// JSON and progress.
+        #[command(flatten)]
+        report: Report,
+    },
+    /// Print a shell completion script: stampede completions bash > /etc/bash_completion.d/stampede.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write a commented starter scenario to FILE (never over an existing file).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "scenario.toml")]
+        file: PathBuf,
     },
     /// Draw several runs of one scenario on shared axes, labelled by what differs between them.
     ///
@@ -164,29 +213,69 @@ pub enum Command {
     },
 }
 
-/// Prints a line to stdout; a closed pipe (`| head`) is not an error.
+/// Shells `stampede completions` writes scripts for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+/// Set by `--json`: stdout carries only the JSON result, human text goes to stderr.
+static JSON_ON_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints a line of human text to stdout (to stderr under `--json`); a closed
+/// pipe (`| head`) is not an error.
 fn say(text: &str) {
     use std::io::Write;
+    if JSON_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    } else {
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+}
+
+/// Prints the `--json` result on stdout.
+fn say_json(value: &serde_json::Value) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
     interrupt::install();
+    if let Command::Run { report, .. }
+    | Command::Check { report, .. }
+    | Command::Plan { report, .. } = &cli.command
+    {
+        JSON_ON_STDOUT.store(report.json, std::sync::atomic::Ordering::Relaxed);
+    }
     match cli.command {
         Command::Run {
             scenario,
             out,
             seed,
             sets,
-        } => run(&scenario, out, seed, &sets),
+            expects,
+            report,
+        } => run(&scenario, out, seed, &sets, &expects, report),
         Command::Sweep {
             scenario,
             out,
             parallel: Parallel { jobs, sets },
             resume,
             shard,
-        } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref()),
+            quiet,
+        } => sweep(&scenario, out, jobs, &sets, resume, shard.as_deref(), quiet),
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(0)
+        }
+        Command::Init { file } => init(&file),
         Command::Merge { dirs, out } => merge(&dirs, out),
         Command::Compare { dirs, out } => compare(&dirs, out),
         Command::Plan {
@@ -197,8 +286,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
             expects,
             replicates,
             scan,
+            decide_on,
             out,
             parallel: Parallel { jobs, sets },
+            report,
         } => {
             let subject = crate::plan::Subject::load(&scenario, &sets, &expects)?;
             let (low, high, integer) = crate::plan::parse_range(&range)?;
@@ -218,28 +309,32 @@ pub fn execute(cli: Cli) -> Result<i32> {
                 largest,
                 replicates,
                 scan,
+                decide_on,
                 jobs: threads(jobs)?,
             };
-            plan(&subject, &request, out, &scenario, &sets)
+            plan(&subject, &request, out, &scenario, &sets, report)
         }
         Command::Check {
             scenarios,
             baseline,
             tolerances,
             bless,
+            force,
             junit,
             parallel: Parallel { jobs, sets },
+            report,
         } => {
             let mut options = crate::check::Options {
                 baseline,
                 tolerance: 0.05,
                 tolerances: Vec::new(),
                 bless,
+                force,
                 jobs: threads(jobs)?,
                 sets,
             };
             options.parse_tolerances(&tolerances)?;
-            check(&scenarios, &options, junit.as_deref())
+            check(&scenarios, &options, junit.as_deref(), report)
         }
         Command::Plot {
             dir,
@@ -261,7 +356,14 @@ pub fn execute(cli: Cli) -> Result<i32> {
     }
 }
 
-fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) -> Result<i32> {
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    sets: &[String],
+    expects: &[String],
+    how: Report,
+) -> Result<i32> {
     let mut sets = sets.to_vec();
     if let Some(seed) = seed {
         if i64::try_from(seed).is_err() {
@@ -273,10 +375,24 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         sets.push(format!("seed={seed}"));
     }
     let (scenario, raw) = scenario::load(path, &sets)?;
+    // `--expect` states what this run must achieve (a fix of an incident),
+    // in place of the file's [expect] (what the incident shows).
+    let given = expects
+        .iter()
+        .map(|e| crate::expect::parse_flag(e))
+        .collect::<Result<Vec<_>>>()?;
     let (dir, note) = output_dir(out, path, &scenario.name, &sets, &raw);
     let staged = stage_out(&dir)?;
     let started = Instant::now();
-    let output = crate::runner::run_one(&scenario, scenario.seed)?;
+    let total_ms = scenario.duration.0 / 1_000_000;
+    let progress =
+        crate::progress::Progress::new(total_ms, crate::progress::Unit::SimulatedMs, how.quiet);
+    let output = crate::runner::run_one_watched(&scenario, scenario.seed, &|now| {
+        progress.set(now.0 / 1_000_000)
+    });
+    progress.set(total_ms);
+    progress.finish();
+    let output = output?;
     let wall_s = started.elapsed().as_secs_f64();
     let written = report::write_run(staged.path(), &scenario, &raw, &output)?;
     staged.commit()?;
@@ -286,14 +402,25 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    // The file's expectations, for information: `stampede check` is the test.
+    // The expectations: the file's for information (`stampede check` is their
+    // test), or the --expect flags, which this run must meet.
     let metrics = crate::metrics::flatten(s);
-    let expectations: String = scenario
-        .expect
+    let expectations = if given.is_empty() {
+        &scenario.expect
+    } else {
+        &given
+    };
+    let mut unmet = 0;
+    let verdicts: String = expectations
         .iter()
         .map(|e| {
             let v = e.measure(&metrics);
-            let verdict = if e.holds(v) { "met" } else { "NOT met" };
+            let verdict = if e.holds(v) {
+                "met"
+            } else {
+                unmet += 1;
+                "NOT met"
+            };
             format!(
                 "\n  expect     {e}: {verdict} ({})",
                 report::sweep::significant(v)
@@ -302,7 +429,7 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         .collect();
     say(&format!(
         "stampede run {} (seed {}): {simulated} requests simulated ({} after warmup) over {:.1} s \
-         in {wall_s:.2} s wall, {:.2} M requests/s\n{}{expectations}\n  wrote {}/ ({}){note}",
+         in {wall_s:.2} s wall, {:.2} M requests/s\n{}{verdicts}\n  wrote {}/ ({}){note}",
         s.scenario,
         s.seed,
         s.requests,
@@ -312,6 +439,11 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         dir.display(),
         names.join(", ")
     ));
+    if how.json {
+        let summary: serde_json::Value =
+            serde_json::from_str(&report::summary_json(s)).expect("summary.json is JSON");
+        say_json(&summary);
+    }
     if let Some(stop) = output.stop {
         say(&format!(
             "  NOT A NORMAL RESULT: {stop}. The outputs cover the run up to then and say so \
@@ -319,6 +451,69 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, sets: &[String]) ->
         ));
         return Ok(1);
     }
+    if unmet > 0 && !given.is_empty() {
+        say(&format!(
+            "  {unmet} of {} --expect conditions NOT met",
+            given.len()
+        ));
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// `stampede completions SHELL`: the completion script on stdout.
+fn completions(shell: Shell) {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut stdout = std::io::stdout();
+    match shell {
+        Shell::Bash => clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut command,
+            "stampede",
+            &mut stdout,
+        ),
+        Shell::Zsh => clap_complete::generate(
+            clap_complete::Shell::Zsh,
+            &mut command,
+            "stampede",
+            &mut stdout,
+        ),
+        Shell::Fish => clap_complete::generate(
+            clap_complete::Shell::Fish,
+            &mut command,
+            "stampede",
+            &mut stdout,
+        ),
+    }
+}
+
+/// The commented starter scenario `stampede init` writes.
+pub const STARTER: &str = include_str!("starter.toml");
+
+/// `stampede init FILE`: writes [`STARTER`], never over an existing file.
+fn init(file: &Path) -> Result<i32> {
+    use std::io::Write;
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::BadInput(format!(
+                "{} already exists; stampede init never overwrites a file: give another name, e.g. stampede init mine.toml",
+                file.display()
+            )));
+        }
+        Err(e) => return Err(Error::output(file, e)),
+    };
+    f.write_all(STARTER.as_bytes())
+        .map_err(|e| Error::output(file, e))?;
+    say(&format!(
+        "wrote {0}: a commented starter scenario; edit it, then\n  stampede run {0}\n  stampede check {0}",
+        file.display()
+    ));
     Ok(0)
 }
 
@@ -329,6 +524,7 @@ fn sweep(
     sets: &[String],
     resume: bool,
     shard: Option<&str>,
+    quiet: bool,
 ) -> Result<i32> {
     use crate::sweep::SweepRun;
     let (_, raw) = scenario::load(path, sets)?;
@@ -438,10 +634,11 @@ fn sweep(
     interrupt::set_message(message.clone());
     interrupt::set_graceful(true);
     let started = Instant::now();
-    let progress = Progress::new(tasks.len());
+    let progress =
+        crate::progress::Progress::new(tasks.len() as u64, crate::progress::Unit::Runs, quiet);
     let keep = |run: &SweepRun, done: usize| -> Result<()> {
         report::write_sweep_run(&partial, run)?;
-        progress.update(done);
+        progress.set(done as u64);
         Ok(())
     };
     let new = sweep.run(&tasks, jobs, &keep)?;
@@ -569,61 +766,6 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// Sweep progress on stderr: a bar with ETA on a terminal, else about
-/// twenty plain lines (for CI logs and batch jobs).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    total: usize,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        use std::io::IsTerminal;
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "  [{elapsed_precise}] {wide_bar} {pos}/{len} runs, ETA {eta}",
-                )
-                .expect("a valid template"),
-            );
-            bar
-        });
-        Progress {
-            bar,
-            total,
-            started: Instant::now(),
-        }
-    }
-
-    /// `done` runs have finished (called from worker threads).
-    fn update(&self, done: usize) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(done as u64);
-            return;
-        }
-        // A line each time another 5% is done, and at the end.
-        let step = self.total.div_ceil(20).max(1);
-        if done.is_multiple_of(step) || done == self.total {
-            let elapsed = self.started.elapsed().as_secs_f64();
-            let eta = elapsed / done as f64 * (self.total - done) as f64;
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "  {done}/{} runs done, {elapsed:.1} s elapsed, about {eta:.0} s left",
-                self.total
-            );
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 /// The most worker threads `--jobs` may ask for: more would only exhaust the
 /// system's thread limit.
 const MAX_JOBS: usize = 1024;
@@ -643,13 +785,19 @@ fn threads(jobs: Option<usize>) -> Result<usize> {
     }
 }
 
-fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path>) -> Result<i32> {
+fn check(
+    paths: &[PathBuf],
+    options: &crate::check::Options,
+    junit: Option<&Path>,
+    how: Report,
+) -> Result<i32> {
     if let Some(file) = junit {
         outdir::check_file("--junit", file)?;
     }
     interrupt::set_message(|| "interrupted: no baseline or report written".to_string());
     let started = Instant::now();
-    let report = crate::check::check(paths, options)?;
+    let progress = crate::progress::Progress::new(0, crate::progress::Unit::Runs, how.quiet);
+    let report = crate::check::check(paths, options, &progress)?;
     let seconds = started.elapsed().as_secs_f64();
     let width = |f: &dyn Fn(&crate::check::Outcome) -> usize| {
         report.outcomes.iter().map(f).max().unwrap_or(0)
@@ -657,14 +805,17 @@ fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path
     let (scenario_width, case_width) = (width(&|o| o.scenario.len()), width(&|o| o.case.len()));
     for o in &report.outcomes {
         let line = format!(
-            "{} {:<scenario_width$}  {:<case_width$}  {:<14}  {}",
+            "{} {:<scenario_width$}  {:<case_width$}  {}",
             if o.passed { "pass" } else { "FAIL" },
             o.scenario,
             o.case,
             o.measured,
-            o.detail.replace('\n', "\n      "),
         );
         say(line.trim_end());
+        // One line per metric that moved, below its test.
+        for detail in o.detail.lines() {
+            say(&format!("      {detail}"));
+        }
     }
     for dir in &report.blessed {
         say(&format!("blessed {}", dir.display()));
@@ -676,10 +827,25 @@ fn check(paths: &[PathBuf], options: &crate::check::Options, junit: Option<&Path
         report.outcomes.len(),
         paths.len()
     ));
+    if report.bless_refused {
+        say(
+            "stampede check: --bless refused: no baseline written, because the tests above fail; \
+             fix the scenario or its [expect], or pass --force to bless failing outputs",
+        );
+    }
     if let Some(file) = junit {
         report::write_atomic(file, crate::check::junit(&report, seconds).as_bytes())?;
     }
-    Ok(if report.passed() { 0 } else { 1 })
+    if how.json {
+        let mut json = serde_json::to_value(&report).expect("a report serialises");
+        json["passed"] = serde_json::Value::Bool(report.passed() && !report.bless_refused);
+        say_json(&json);
+    }
+    Ok(if report.passed() && !report.bless_refused {
+        0
+    } else {
+        1
+    })
 }
 
 fn plan(
@@ -688,6 +854,7 @@ fn plan(
     out: Option<PathBuf>,
     path: &Path,
     sets: &[String],
+    how: Report,
 ) -> Result<i32> {
     use crate::report::sweep::significant;
     let (dir, note) = output_dir(
@@ -710,16 +877,23 @@ fn plan(
         .map(|e| e.to_string())
         .collect();
     say(&format!(
-        "stampede plan {}: {goal} {} in {}..{} meeting {} ({} runs per value)",
+        "stampede plan {}: {goal} {} in {}..{} meeting {} ({} runs per value, decided on the {})",
         subject.name,
         request.vary,
         value(request.low),
         value(request.high),
         conditions.join(" and "),
-        request.replicates
+        request.replicates,
+        match request.decide_on {
+            crate::plan::DecideOn::Mean => "mean",
+            crate::plan::DecideOn::Bound => "95 % interval's bound",
+        }
     ));
     let started = Instant::now();
-    let outcome = crate::plan::plan(subject, request)?;
+    let progress = crate::progress::Progress::new(0, crate::progress::Unit::Runs, how.quiet);
+    let outcome = crate::plan::plan(subject, request, &progress);
+    progress.finish();
+    let outcome = outcome?;
     let stat = |s: &crate::stats::Stat| {
         let half = (s.high - s.low) / 2.0;
         if half > 0.0 {
@@ -756,21 +930,20 @@ fn plan(
                     e.margin(s.mean) * 100.0
                 );
             }
-            let neighbour = outcome
-                .evaluations
-                .iter()
-                .filter(|e| !e.passed)
-                .map(|e| e.value)
-                .filter(|v| {
-                    if request.largest {
-                        *v > answer
-                    } else {
-                        *v < answer
-                    }
-                })
-                .min_by(|a, b| (a - answer).abs().total_cmp(&(b - answer).abs()));
+            let neighbour =
+                crate::plan::failing_neighbour(&outcome.evaluations, answer, request.largest);
             if let Some(v) = neighbour {
                 text += &format!("\n  {} = {} fails", request.vary, value(v));
+            }
+            if !outcome.undecided.is_empty() {
+                let values: Vec<String> = outcome.undecided.iter().map(|v| value(*v)).collect();
+                text += &format!(
+                    "\n  undecided: the 95 % intervals at {} = {} straddle the threshold, so the \
+                     answer may move with other seeds; more --replicates narrow the intervals, \
+                     --decide-on bound gives the cautious answer",
+                    request.vary,
+                    values.join(" and ")
+                );
             }
             if !outcome.non_monotone.is_empty() {
                 let values: Vec<String> = outcome
@@ -806,7 +979,53 @@ fn plan(
         dir.display(),
         names.join(", ")
     ));
+    if how.json {
+        say_json(&plan_json(request, &outcome));
+    }
     Ok(code)
+}
+
+/// The `--json` result of `plan`.
+fn plan_json(request: &crate::plan::Request, outcome: &crate::plan::Outcome) -> serde_json::Value {
+    let evaluations: Vec<serde_json::Value> = outcome
+        .evaluations
+        .iter()
+        .map(|ev| {
+            let metrics: Vec<serde_json::Value> = outcome
+                .expectations
+                .iter()
+                .zip(&ev.stats)
+                .map(|(e, s)| {
+                    serde_json::json!({
+                        "expectation": e.to_string(),
+                        "metric": e.metric,
+                        "mean": s.mean,
+                        "ci95_low": s.low,
+                        "ci95_high": s.high,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "value": ev.value,
+                "passed": ev.passed,
+                "decided": ev.decided,
+                "metrics": metrics,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "vary": request.vary,
+        "goal": if request.largest { "largest" } else { "smallest" },
+        "range": [request.low, request.high],
+        "replicates": request.replicates,
+        "decide_on": request.decide_on,
+        "expectations": outcome.expectations.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "answer": outcome.answer,
+        "undecided": !outcome.undecided.is_empty(),
+        "undecided_values": outcome.undecided,
+        "non_monotone": outcome.non_monotone,
+        "evaluations": evaluations,
+    })
 }
 
 /// Parses `K/N` with 1 <= K <= N.

@@ -138,8 +138,23 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunOutput {
 /// [`run`], telling `notice` while it runs what the user should know at once
 /// (the run is overloaded and heading for its `max_in_flight` stop).
 pub fn run_with(scenario: &Scenario, seed: u64, notice: &dyn Fn(&str)) -> RunOutput {
+    run_watched(scenario, seed, notice, &|_| {})
+}
+
+/// Events between two calls of a [`run_watched`] progress callback: the
+/// hot loop pays one counter and one branch per event.
+pub const PROGRESS_EVERY_EVENTS: u32 = 1 << 16;
+
+/// [`run_with`], also calling `progress` with the simulated time reached,
+/// every [`PROGRESS_EVERY_EVENTS`] events.
+pub fn run_watched(
+    scenario: &Scenario,
+    seed: u64,
+    notice: &dyn Fn(&str),
+    progress: &dyn Fn(SimTime),
+) -> RunOutput {
     let mut engine = Engine::new(scenario, seed);
-    let stop = engine.run_to_end(notice);
+    let stop = engine.run_to_end(notice, progress);
     engine.finish(scenario, seed, stop)
 }
 
@@ -534,8 +549,9 @@ impl Engine {
     /// Once arrivals are over and no request is left, the events still pending
     /// are timers of requests that have ended: they are not run, so a long
     /// client timeout does not stretch the time series.
-    fn run_to_end(&mut self, notice: &dyn Fn(&str)) -> Option<Stop> {
+    fn run_to_end(&mut self, notice: &dyn Fn(&str), progress: &dyn Fn(SimTime)) -> Option<Stop> {
         let mut at_one_instant = 0u64;
+        let mut until_progress = PROGRESS_EVERY_EVENTS;
         // A tenth of the bound: time to say the run is overloaded.
         let mut warn_above = self.max_in_flight / 10;
         loop {
@@ -578,6 +594,11 @@ impl Engine {
                 at_one_instant = 0;
             }
             self.advance_to(key.0);
+            until_progress -= 1;
+            if until_progress == 0 {
+                until_progress = PROGRESS_EVERY_EVENTS;
+                progress(self.now);
+            }
             match source {
                 Source::Arrival => self.on_arrival(),
                 Source::ThinkDone => {

@@ -68,10 +68,13 @@ impl Expectation {
     ///
     /// The error says what is wrong and what is allowed.
     pub fn parse(metric: &str, text: &str) -> Result<Expectation, String> {
-        if !metric_names().iter().any(|m| m == metric) {
+        let names = metric_names();
+        if !names.iter().any(|m| m == metric) {
             return Err(format!(
-                "is not a summary metric; allowed: {}",
-                metric_names().join(", ")
+                "is not a summary metric;{} allowed: {}",
+                crate::suggest::did_you_mean(metric, names.iter().map(String::as_str))
+                    .map_or(String::new(), |m| format!(" did you mean `{m}`?")),
+                names.join(", ")
             ));
         }
         let t = text.trim();
@@ -130,6 +133,18 @@ impl Expectation {
         };
         room / self.threshold.abs().max(f64::MIN_POSITIVE)
     }
+}
+
+/// Parses a `--expect` flag of `run` or `plan`: `"latency_ms.p99 < 50"`.
+pub fn parse_flag(text: &str) -> crate::Result<Expectation> {
+    let at = text.find(['<', '>', '=', '!']).ok_or_else(|| {
+        crate::Error::BadInput(format!(
+            "--expect {text:?}: write METRIC OP VALUE, e.g. --expect \"latency_ms.p99 < 50\""
+        ))
+    })?;
+    let metric = text[..at].trim();
+    Expectation::parse(metric, &text[at..])
+        .map_err(|why| crate::Error::BadInput(format!("--expect {text:?}: `{metric}` {why}")))
 }
 
 /// The dotted names of every numeric summary metric, in `summary.json` order.

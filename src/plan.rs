@@ -38,8 +38,33 @@ pub struct Request {
     pub replicates: u32,
     /// Values scanned before bisecting.
     pub scan: usize,
+    /// What decides whether a value passes.
+    pub decide_on: DecideOn,
     /// Worker threads.
     pub jobs: usize,
+}
+
+/// What decides whether a value passes (`--decide-on`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecideOn {
+    /// The mean over replicates meets every threshold.
+    Mean,
+    /// The bound of the 95 % interval on the failing side meets every
+    /// threshold (the upper bound for `<`, the lower for `>`): a cautious answer.
+    Bound,
+}
+
+impl DecideOn {
+    /// The value of `stat` that is held against `e`.
+    pub fn value(self, e: &Expectation, stat: &Stat) -> f64 {
+        use crate::expect::Op;
+        match (self, e.op) {
+            (DecideOn::Mean, _) | (DecideOn::Bound, Op::Eq | Op::Ne) => stat.mean,
+            (DecideOn::Bound, Op::Lt | Op::Le) => stat.high,
+            (DecideOn::Bound, Op::Gt | Op::Ge) => stat.low,
+        }
+    }
 }
 
 impl Request {
@@ -89,8 +114,11 @@ pub struct Evaluation {
     pub value: f64,
     /// Mean and 95% CI of each expectation's metric, in expectation order.
     pub stats: Vec<Stat>,
-    /// Every expectation holds on the means.
+    /// Every expectation holds on the means (or on the bounds, `--decide-on bound`).
     pub passed: bool,
+    /// Every expectation's 95 % interval lies on one side of its threshold:
+    /// more replicates would not change the verdict (in all likelihood).
+    pub decided: bool,
 }
 
 /// The planner's result.
@@ -104,6 +132,10 @@ pub struct Outcome {
     pub answer: Option<f64>,
     /// Tried values that break monotonicity (fail beyond the answer).
     pub non_monotone: Vec<f64>,
+    /// The values whose verdict decides the answer (the answer and the failing
+    /// value next to it) but whose 95 % intervals straddle a threshold: the
+    /// answer is statistically undecided.
+    pub undecided: Vec<f64>,
 }
 
 impl Outcome {
@@ -137,7 +169,7 @@ impl Subject {
         } else {
             expect
                 .iter()
-                .map(|e| parse_flag(e))
+                .map(|e| crate::expect::parse_flag(e))
                 .collect::<Result<Vec<_>>>()?
         };
         if expectations.is_empty() {
@@ -174,20 +206,14 @@ impl Subject {
     }
 }
 
-/// Parses a `--expect` flag: `"latency_ms.p99 < 50"`.
-fn parse_flag(text: &str) -> Result<Expectation> {
-    let at = text.find(['<', '>', '=', '!']).ok_or_else(|| {
-        Error::BadInput(format!(
-            "--expect {text:?}: write METRIC OP VALUE, e.g. --expect \"latency_ms.p99 < 50\""
-        ))
-    })?;
-    let metric = text[..at].trim();
-    Expectation::parse(metric, &text[at..])
-        .map_err(|why| Error::BadInput(format!("--expect {text:?}: `{metric}` {why}")))
-}
-
 /// Runs the plan; see the module doc.
-pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
+///
+/// `progress` learns each batch of runs, then each run's end.
+pub fn plan(
+    subject: &Subject,
+    request: &Request,
+    progress: &crate::progress::Progress,
+) -> Result<Outcome> {
     let evaluate = |values: &[f64]| -> Result<Vec<Evaluation>> {
         // Every value is validated before anything runs.
         let scenarios = values
@@ -201,10 +227,12 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
             .iter()
             .map(|&(i, r)| (&scenarios[i], subject.seed.wrapping_add(r as u64)))
             .collect();
+        progress.add_total(runs.len() as u64);
         let metrics: Vec<Vec<f64>> = crate::runner::all(crate::runner::run_all(
             request.jobs,
             &runs,
             &|_, output| {
+                progress.inc();
                 let all = flatten(&output.summary);
                 Ok(subject
                     .expectations
@@ -235,11 +263,17 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
                     .expectations
                     .iter()
                     .zip(&stats)
-                    .all(|(e, s)| e.holds(s.mean));
+                    .all(|(e, s)| e.holds(request.decide_on.value(e, s)));
+                let decided = subject
+                    .expectations
+                    .iter()
+                    .zip(&stats)
+                    .all(|(e, s)| e.holds(s.low) == e.holds(s.high));
                 Evaluation {
                     value,
                     stats,
                     passed,
+                    decided,
                 }
             })
             .collect())
@@ -323,12 +357,35 @@ pub fn plan(subject: &Subject, request: &Request) -> Result<Outcome> {
         None => Vec::new(),
     };
     evaluations.sort_by(|a, b| a.value.total_cmp(&b.value));
+    // The answer rests on two verdicts: it passes, the value next to it on
+    // the failing side fails. On the means, either may be within the noise;
+    // on the bounds, a passing answer's interval is clear of the threshold
+    // (a failing neighbour may straddle it: that is the caution asked for).
+    let neighbour = answer
+        .filter(|_| request.decide_on == DecideOn::Mean)
+        .and_then(|a| failing_neighbour(&evaluations, a, request.largest));
+    let undecided = [answer, neighbour]
+        .into_iter()
+        .flatten()
+        .filter(|v| evaluations.iter().any(|e| e.value == *v && !e.decided))
+        .collect();
     Ok(Outcome {
         expectations: subject.expectations.clone(),
         evaluations,
         answer,
         non_monotone,
+        undecided,
     })
+}
+
+/// The failing value tried nearest to `answer` on the failing side.
+pub fn failing_neighbour(evaluations: &[Evaluation], answer: f64, largest: bool) -> Option<f64> {
+    evaluations
+        .iter()
+        .filter(|e| !e.passed)
+        .map(|e| e.value)
+        .filter(|v| if largest { *v > answer } else { *v < answer })
+        .min_by(|a, b| (a - answer).abs().total_cmp(&(b - answer).abs()))
 }
 
 /// File names of a plan directory.
@@ -566,9 +623,9 @@ mod tests {
 
     #[test]
     fn expect_flags_read_metric_operator_and_value() {
-        let e = parse_flag("latency_ms.p99 <= 50").unwrap();
+        let e = crate::expect::parse_flag("latency_ms.p99 <= 50").unwrap();
         assert_eq!(e.to_string(), "latency_ms.p99 <= 50");
-        assert!(parse_flag("latency_ms.p99 50").is_err());
-        assert!(parse_flag("latency.p99 < 50").is_err());
+        assert!(crate::expect::parse_flag("latency_ms.p99 50").is_err());
+        assert!(crate::expect::parse_flag("latency.p99 < 50").is_err());
     }
 }

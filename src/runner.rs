@@ -17,9 +17,21 @@ use crate::scenario::Scenario;
 /// simulated time stopped advancing is bad input. A run stopped as overloaded
 /// comes back with its outputs marked (`summary.stopped`).
 pub fn run_one(scenario: &Scenario, seed: u64) -> Result<RunOutput> {
-    let output = engine::run_with(scenario, seed, &|notice| {
-        eprintln!("warning: {} (seed {seed}): {notice}", scenario.name)
-    });
+    run_one_watched(scenario, seed, &|_| {})
+}
+
+/// [`run_one`], calling `progress` now and then with the simulated time reached.
+pub fn run_one_watched(
+    scenario: &Scenario,
+    seed: u64,
+    progress: &dyn Fn(crate::time::SimTime),
+) -> Result<RunOutput> {
+    let output = engine::run_watched(
+        scenario,
+        seed,
+        &|notice| eprintln!("warning: {} (seed {seed}): {notice}", scenario.name),
+        progress,
+    );
     match &output.stop {
         Some(stop) if stop.is_bad_input() => Err(Error::BadInput(format!(
             "scenario {} (seed {seed}): {stop}",

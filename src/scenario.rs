@@ -321,30 +321,43 @@ pub fn load(path: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
 }
 
 /// Parses, overrides and validates scenario `text`; `origin` names it in errors.
+///
+/// Every problem found is reported at once, in file order (those of `--set`
+/// values last), as one bad-input error.
 pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario, RawScenario)> {
     let file = origin.display().to_string();
-    let (raw, overridden) = if sets.is_empty() {
-        let source = validate::Source {
-            file: &file,
-            text,
-            overridden: &[],
-        };
-        let raw = toml::from_str(text).map_err(|e| source.parse_error(&e, text))?;
-        (raw, Vec::new())
+    let (parsed, overridden) = if sets.is_empty() {
+        (std::borrow::Cow::Borrowed(text), Vec::new())
     } else {
-        overrides::apply(text, &file, sets)?
+        let (merged, paths) = overrides::apply(text, &file, sets)?;
+        (std::borrow::Cow::Owned(merged), paths)
     };
     let source = validate::Source {
         file: &file,
         text,
         overridden: &overridden,
     };
-    let mut scenario = validate::validate(&raw, &source)?;
-    scenario.overrides = text
-        .lines()
-        .filter_map(|l| l.strip_prefix(OVERRIDE_COMMENT))
-        .map(String::from)
-        .chain(sets.iter().cloned())
-        .collect();
-    Ok((scenario, raw))
+    let read = validate::deserialize(&parsed, &source);
+    let mut problems = read.problems;
+    let Some(raw) = read.raw else {
+        return Err(source.combine(problems));
+    };
+    match validate::validate_all(&raw, &source) {
+        Ok(mut scenario) if problems.is_empty() => {
+            scenario.overrides = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(OVERRIDE_COMMENT))
+                .map(String::from)
+                .chain(sets.iter().cloned())
+                .collect();
+            Ok((scenario, raw))
+        }
+        Ok(_) => Err(source.combine(problems)),
+        Err(more) => {
+            // Keys the reader had to patch to go on give no further problems
+            // of their own (a misspelt `rat` is not also a missing `rate`).
+            problems.extend(more.into_iter().filter(|e| !read.patched.tainted(e)));
+            Err(source.combine(problems))
+        }
+    }
 }

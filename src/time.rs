@@ -157,7 +157,17 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         let (unit, scale) = UNITS
             .iter()
             .find(|(unit, _)| tail.starts_with(unit))
-            .ok_or_else(|| format!("`{text}` has an unknown unit; expected {DURATION_HELP}"))?;
+            .ok_or_else(|| {
+                let spaced = tail.trim_start();
+                if spaced.len() < tail.len() && UNITS.iter().any(|(u, _)| spaced.starts_with(u)) {
+                    format!(
+                        "`{text}` has a space between the number and its unit; write it without one, e.g. \"{number}{}\"",
+                        spaced.trim_end()
+                    )
+                } else {
+                    format!("`{text}` has an unknown unit; expected {DURATION_HELP}")
+                }
+            })?;
         let part_ns = value * *scale as f64;
         // A number of hundreds of digits parses as infinity: refuse it here,
         // before the conversion to an integer could saturate and the sum wrap.
@@ -227,6 +237,18 @@ mod tests {
             let err = parse_duration(bad).expect_err(bad);
             assert!(err.contains("36500d"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_space_before_the_unit_is_named_as_such() {
+        let err = parse_duration("5 s").unwrap_err();
+        assert!(
+            err.contains("a space between the number and its unit"),
+            "{err}"
+        );
+        assert!(err.contains("\"5s\""), "{err}");
+        let err = parse_duration("5 parsecs").unwrap_err();
+        assert!(err.contains("unknown unit"), "{err}");
     }
 
     #[test]

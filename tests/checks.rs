@@ -26,12 +26,21 @@ fn check(args: &[&str]) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
-/// The line of the check table that tests `case`.
-fn line<'a>(output: &'a str, case: &str) -> &'a str {
-    output
-        .lines()
-        .find(|l| l.contains(case))
-        .unwrap_or_else(|| panic!("no line for {case:?} in:\n{output}"))
+/// The line of the check table that tests `case`, with its detail lines
+/// (indented below it, one per metric that moved).
+fn line(output: &str, case: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(case))
+        .unwrap_or_else(|| panic!("no line for {case:?} in:\n{output}"));
+    let detail = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("      "));
+    std::iter::once(lines[at])
+        .chain(detail.copied())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -282,4 +291,47 @@ fn bundled_scenarios_meet_their_expectations_and_match_committed_baselines() {
         11 + 45,
         "{out}"
     );
+}
+
+/// The README's fixes of the incidents (the `run` lines of `.ci/rebless`)
+/// each state what they must achieve with `--expect`, and are checked like
+/// the incidents: every expectation met, and the outputs those committed
+/// under results/ (issue 11).
+#[test]
+fn r11_readme_fixes_meet_their_own_expectations_and_match_committed_results() {
+    let script = fs::read_to_string(crate::common::repo().join(".ci/rebless")).unwrap();
+    let fixes: Vec<&str> = script
+        .lines()
+        .filter_map(|l| l.strip_prefix("$s run "))
+        .collect();
+    assert!(fixes.len() >= 7, "{script}");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for fix in fixes {
+        // Shell words: the lines quote only the --expect conditions.
+        let mut args: Vec<String> = vec!["run".into()];
+        for (i, part) in fix.split('"').enumerate() {
+            if i % 2 == 1 {
+                args.push(part.to_string());
+            } else {
+                args.extend(part.split_whitespace().map(String::from));
+            }
+        }
+        assert!(args.iter().any(|a| a == "--expect"), "{fix}: no --expect");
+        let at = args.iter().position(|a| a == "--out").expect("--out");
+        let committed = crate::common::repo().join(&args[at + 1]);
+        let dir = tmp.path().join(committed.file_name().unwrap());
+        args[at + 1] = dir.to_str().unwrap().to_string();
+        args.push("-q".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = stampede(&args);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{fix}:\n{said}");
+        assert!(!said.contains("NOT met"), "{fix}:\n{said}");
+        for file in ["summary.json", "timeseries.csv", "scenario.toml"] {
+            assert!(
+                fs::read(dir.join(file)).unwrap() == fs::read(committed.join(file)).unwrap(),
+                "{fix}: {file} differs from the committed one"
+            );
+        }
+    }
 }

@@ -278,13 +278,40 @@ fn root(path: &str) -> &str {
 
 /// A refusal must be one paragraph naming, in backticks, a key of the scenario,
 /// with `gen.toml:LINE:COLUMN` when that key is written in the file, or the `--set`.
+/// Several problems (issue 11) come as `N problems in gen.toml:` and one such
+/// paragraph a line, in file order.
 fn check_refusal(case: &Case, message: &str) -> Result<(), String> {
     if message.starts_with("not BadInput") {
         return Err("not a BadInput error".into());
     }
+    if let Some((head, rest)) = message.split_once(" problems in gen.toml:\n") {
+        let n: usize = head.parse().map_err(|_| "a malformed list of problems")?;
+        let lines: Vec<&str> = rest.lines().collect();
+        if lines.len() != n || n < 2 {
+            return Err(format!("{n} problems announced, {} listed", lines.len()));
+        }
+        let mut last = (0, 0);
+        for line in &lines {
+            let line = line.strip_prefix("  ").ok_or("a problem not indented")?;
+            one_problem(case, line)?;
+            let mut fields = line.split(':').skip(1).map(|f| f.parse::<usize>().ok());
+            if let (Some(Some(l)), Some(Some(c))) = (fields.next(), fields.next()) {
+                if (l, c) < last {
+                    return Err("problems not in file order".into());
+                }
+                last = (l, c);
+            }
+        }
+        return Ok(());
+    }
     if message.contains('\n') {
         return Err("the message is not one paragraph".into());
     }
+    one_problem(case, message)
+}
+
+/// One problem: a paragraph naming a key of the scenario, with its place.
+fn one_problem(case: &Case, message: &str) -> Result<(), String> {
     let mut parts = message.splitn(3, '`');
     let place = parts.next().unwrap_or_default();
     let key = parts

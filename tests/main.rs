@@ -25,6 +25,8 @@
 //!   output paths checked first, directories replaced whole, Ctrl-C.
 //! - `charts`: issue 11: errors and hit-ratio charts, variant titles, legends
 //!   off the data, the bundled font in SVG, `plot` refusing empty series.
+//! - `command_line`: issue 11: progress, --json, completions, init, errors all at
+//!   once, --set into arrays, check and plan telling more, the fix runs checked.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 //! - `compare`: issue 11: `stampede compare` aligns runs of one scenario and
 //!   labels them by what differs; unrelated scenarios and non-runs exit 2.
@@ -36,6 +38,7 @@ mod bad_input;
 mod charts;
 mod checks;
 mod cli;
+mod command_line;
 mod common;
 mod compare;
 mod determinism;

@@ -7,14 +7,14 @@
 
 use toml::{Table, Value};
 
-use super::RawScenario;
 use crate::error::{Error, Result};
 
 /// Applies `sets` to the scenario `text` from `file`.
 ///
-/// Returns the resulting raw scenario and the overridden paths (so validation
-/// errors on them name `--set` rather than a line of the file).
-pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Vec<String>)> {
+/// Returns the resulting TOML text (to be deserialised like a file) and the
+/// overridden paths (so validation errors on them name `--set` rather than a
+/// line of the file), as error messages write them (`events[0].factor`).
+pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(String, Vec<String>)> {
     let in_file = super::validate::Source {
         file,
         text,
@@ -29,20 +29,29 @@ pub fn apply(text: &str, file: &str, sets: &[String]) -> Result<(RawScenario, Ve
         }
         set_path(&mut table, &path, value)
             .map_err(|why| Error::BadInput(format!("--set {set}: {why}")))?;
-        paths.push(path);
+        paths.push(message_path(&path));
     }
     // Deserialised from its own text, so that an error's position names the key
     // it is about; the error then points at the `--set` or the file's line.
     let merged = toml::to_string(&table)
         .map_err(|e| Error::BadInput(format!("{file} with --set {}: {e}", sets.join(" --set "))))?;
-    let source = super::validate::Source {
-        file,
-        text,
-        overridden: &paths,
-    };
-    let raw =
-        toml::from_str::<RawScenario>(&merged).map_err(|e| source.parse_error(&e, &merged))?;
-    Ok((raw, paths))
+    Ok((merged, paths))
+}
+
+/// A `--set` path as error messages write it: `events.0.factor` is `events[0].factor`.
+pub fn message_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 2);
+    for part in path.split('.') {
+        if part.parse::<usize>().is_ok() && !out.is_empty() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Switching `strategy.kind` from the command line drops the file's options
@@ -82,14 +91,64 @@ pub fn parse_value(text: &str) -> Value {
 }
 
 /// Sets the dotted `path` in `table`, creating missing tables on the way.
+///
+/// A whole number steps into an array: `events.0.factor` is the `factor` of
+/// the first `[[events]]`, `clients.classes.1.ttl` the `ttl` of the second
+/// class. The item must exist (an override changes a fault or a class, it
+/// does not add one).
 pub fn set_path(table: &mut Table, path: &str, value: Value) -> Result<(), String> {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().expect("split yields at least one part");
+    let parts: Vec<&str> = path.split('.').collect();
     let mut current = table;
-    for (depth, part) in parts.iter().enumerate() {
+    let mut depth = 0;
+    while depth + 1 < parts.len() {
+        let part = parts[depth];
+        let indexed = parts[depth + 1].parse::<usize>().is_ok();
+        if indexed && !current.contains_key(part) {
+            return Err(format!(
+                "the scenario has no `{}`, so it has no item {}",
+                parts[..=depth].join("."),
+                parts[depth + 1]
+            ));
+        }
         let entry = current
             .entry(part.to_string())
             .or_insert_with(|| Value::Table(Table::new()));
+        // Array items: `name.INDEX.` steps into the INDEX-th table.
+        if let Value::Array(items) = entry {
+            let Some(index) = parts.get(depth + 1).and_then(|i| i.parse::<usize>().ok()) else {
+                return Err(format!(
+                    "`{}` is an array: give an item's index, e.g. `{}.0{}`",
+                    parts[..=depth].join("."),
+                    parts[..=depth].join("."),
+                    parts
+                        .get(depth + 1)
+                        .map_or(String::new(), |rest| format!(".{rest}"))
+                ));
+            };
+            let len = items.len();
+            let item = items.get_mut(index).ok_or_else(|| {
+                format!(
+                    "`{}` has {len} items (indices 0 to {}), so `{path}` cannot be set",
+                    parts[..=depth].join("."),
+                    len.saturating_sub(1)
+                )
+            })?;
+            if depth + 2 == parts.len() {
+                *item = value;
+                return Ok(());
+            }
+            current = match item {
+                Value::Table(t) => t,
+                _ => {
+                    return Err(format!(
+                        "`{}` is a value, not a table, so `{path}` cannot be set",
+                        parts[..=depth + 1].join(".")
+                    ));
+                }
+            };
+            depth += 2;
+            continue;
+        }
         current = match entry {
             Value::Table(t) => t,
             _ => {
@@ -99,7 +158,9 @@ pub fn set_path(table: &mut Table, path: &str, value: Value) -> Result<(), Strin
                 ));
             }
         };
+        depth += 1;
     }
+    let last = parts[parts.len() - 1];
     current.insert(last.to_string(), value);
     Ok(())
 }
@@ -128,5 +189,22 @@ mod tests {
         assert_eq!(t["clients"]["rate"].as_integer(), Some(9));
         assert_eq!(t["database"]["cores"].as_integer(), Some(4));
         assert!(set_path(&mut t, "clients.rate.x", Value::Integer(1)).is_err());
+    }
+
+    #[test]
+    fn set_reaches_array_items_by_index() {
+        let mut t: Table =
+            toml::from_str("[[events]]\nkind = \"flush\"\n[[events]]\nfactor = 2.0\n").unwrap();
+        set_path(&mut t, "events.1.factor", Value::Float(8.0)).unwrap();
+        assert_eq!(t["events"][1]["factor"].as_float(), Some(8.0));
+        let err = set_path(&mut t, "events.2.factor", Value::Float(8.0)).unwrap_err();
+        assert!(err.contains("has 2 items"), "{err}");
+        let err = set_path(&mut t, "events.factor", Value::Float(8.0)).unwrap_err();
+        assert!(err.contains("give an item's index"), "{err}");
+        assert_eq!(message_path("events.0.factor"), "events[0].factor");
+        assert_eq!(
+            message_path("clients.classes.1.ttl"),
+            "clients.classes[1].ttl"
+        );
     }
 }

@@ -100,27 +100,34 @@ impl Source<'_> {
     /// (`database.query_time.p99`), the file's line (or the `--set`), and says
     /// what is allowed in words rather than Rust types.
     pub fn parse_error(&self, e: &toml::de::Error, parsed: &str) -> Error {
-        let message = plain_types(e.message().trim());
+        self.parse_problem(e, parsed).1
+    }
+
+    /// [`Source::parse_error`], with the path of the key it is about (when known).
+    pub fn parse_problem(&self, e: &toml::de::Error, parsed: &str) -> (Option<Vec<Part>>, Error) {
+        let raw_message = e.message().trim();
         let span = e.span().unwrap_or_default();
-        let missing = message
+        let missing = raw_message
             .strip_prefix("missing field `")
             .and_then(|m| m.split('`').next());
-        let mut key =
+        let mut parts =
             if missing.is_some() && (span.is_empty() || span.len() >= parsed.trim_end().len()) {
-                None // a key missing at the top level: the span is empty or the whole file
-            } else if message.starts_with("duplicate key") {
+                Some(Vec::new()) // a key missing at the top level: the span is empty or the whole file
+            } else if raw_message.starts_with("duplicate key") {
                 parsed
                     .get(span.clone())
-                    .map(|k| k.trim_matches(['"', '\'']).to_string())
+                    .map(|k| vec![Part::Key(k.trim_matches(['"', '\'']).to_string())])
             } else {
-                e.span().and_then(|span| path_at(parsed, span.start))
+                e.span().and_then(|span| path_parts_at(parsed, span.start))
             };
-        if let Some(missing) = missing {
-            key = Some(match key {
-                Some(table) => format!("{table}.{missing}"),
-                None => missing.to_string(),
-            });
+        if let (Some(missing), Some(p)) = (missing, parts.as_mut()) {
+            p.push(Part::Key(missing.to_string()));
         }
+        let key = parts.as_deref().filter(|p| !p.is_empty()).map(dotted);
+        let message = match &key {
+            Some(key) => explain(raw_message, key),
+            None => plain_types(raw_message),
+        };
         let place = match (&key, e.span()) {
             // Parsing the file itself: the parser's position is exact.
             (_, Some(span)) if self.overridden.is_empty() && parsed == self.text => {
@@ -130,10 +137,11 @@ impl Source<'_> {
             (Some(key), _) => self.place(key),
             (None, _) => self.file.to_string(),
         };
-        match key {
+        let error = match &key {
             Some(key) => Error::BadInput(format!("{place}: `{key}`: {message}")),
             None => Error::BadInput(format!("{place}: invalid TOML: {message}")),
-        }
+        };
+        (parts.filter(|p| !p.is_empty()), error)
     }
 
     fn duration(&self, key: &str, text: &str) -> Result<SimDuration> {
@@ -201,53 +209,231 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// One step of a key's path: a table key, or an array index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A key of a table.
+    Key(String),
+    /// An item of an array, from 0.
+    Index(usize),
+}
+
+/// A path as error messages write it: `clients.classes[1].ttl`, `expect."latency_ms.p99"`.
+pub fn dotted(parts: &[Part]) -> String {
+    let mut path = String::new();
+    for part in parts {
+        match part {
+            Part::Key(k) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key_name(k));
+            }
+            Part::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    path
+}
+
 /// The dotted path of the innermost key whose key or value holds byte `offset`
 /// of `text` (`database.query_time.p99`, `clients.classes[1].ttl`), to name the key a
 /// parser error is about.
 pub fn path_at(text: &str, offset: usize) -> Option<String> {
-    let root = DeTable::parse(text).ok()?;
-    let parts = path_in_table(root.get_ref(), offset)?;
-    let mut path = String::new();
-    for part in parts {
-        if !path.is_empty() && !part.starts_with('[') {
-            path.push('.');
-        }
-        path.push_str(&part);
-    }
-    Some(path)
+    path_parts_at(text, offset).map(|p| dotted(&p))
 }
 
-fn path_in_table(table: &DeTable, offset: usize) -> Option<Vec<String>> {
+/// [`path_at`], as parts.
+pub fn path_parts_at(text: &str, offset: usize) -> Option<Vec<Part>> {
+    let root = DeTable::parse(text).ok()?;
+    path_in_table(root.get_ref(), offset)
+}
+
+fn path_in_table(table: &DeTable, offset: usize) -> Option<Vec<Part>> {
     for (k, v) in table.iter() {
         let holds = k.span().contains(&offset) || v.span().contains(&offset);
         if let Some(mut inner) = path_in_value(v.get_ref(), offset) {
-            inner.insert(0, key_name(k.get_ref()));
+            inner.insert(0, Part::Key(k.get_ref().to_string()));
             return Some(inner);
         }
         if holds {
-            return Some(vec![key_name(k.get_ref())]);
+            return Some(vec![Part::Key(k.get_ref().to_string())]);
         }
     }
     None
 }
 
-fn path_in_value(value: &toml::de::DeValue, offset: usize) -> Option<Vec<String>> {
+fn path_in_value(value: &toml::de::DeValue, offset: usize) -> Option<Vec<Part>> {
     match value {
         toml::de::DeValue::Table(t) => path_in_table(t, offset),
         toml::de::DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 if let Some(mut inner) = path_in_value(item.get_ref(), offset) {
-                    inner.insert(0, format!("[{i}]"));
+                    inner.insert(0, Part::Index(i));
                     return Some(inner);
                 }
                 if item.span().contains(&offset) {
-                    return Some(vec![format!("[{i}]")]);
+                    return Some(vec![Part::Index(i)]);
                 }
             }
             None
         }
         _ => None,
     }
+}
+
+/// What the key at dotted `key` takes, in words, for messages about a value
+/// of the wrong type ("a number of requests per second, such as 20000").
+pub fn takes(key: &str) -> Option<&'static str> {
+    // Array indices do not matter: every class takes the same.
+    let mut general = String::with_capacity(key.len());
+    let mut skip = false;
+    for c in key.chars() {
+        match c {
+            '[' => skip = true,
+            ']' => skip = false,
+            c if !skip => general.push(c),
+            _ => {}
+        }
+    }
+    const DURATION: &str = "a duration with a unit, such as \"5s\", \"250ms\" or \"1m30s\"";
+    const TTL: &str = "a duration with a unit, such as \"5m\", or \"none\" for no expiry";
+    const SIZE: &str = "a size in bytes, such as 100, or with a unit, such as \"2kb\" or \"64mb\"";
+    const DIST: &str = "a table such as { dist = \"exponential\", mean = \"20ms\" }";
+    let last = general.rsplit('.').next().unwrap_or_default();
+    if key.ends_with(']') {
+        return match general.as_str() {
+            "events" => Some("a table, written [[events]] or { kind = ..., at = ... }"),
+            "clients.classes" => Some("a table, written [[clients.classes]]"),
+            _ => None,
+        };
+    }
+    Some(match general.as_str() {
+        "name" => "a name in quotes, such as \"my-scenario\" (letters, digits, '-', '_', '.')",
+        "description" => "text in quotes",
+        "duration" | "warmup" | "interval" => DURATION,
+        "seed" => "a whole number, such as 1",
+        "max_in_flight" => "a whole number of requests, such as 1000000",
+        "clients" | "cache" | "database" | "strategy" | "sweep" | "expect" => {
+            "a table, written [name] or { key = value, ... }"
+        }
+        "clients.keys" => "a whole number of keys, such as 10000",
+        "clients.zipf" => "a number >= 0 (the Zipf exponent; 0 = uniform), such as 1.0",
+        "clients.arrival" => "\"poisson\" (open loop) or \"closed\" (users wait for answers)",
+        "clients.rate" => "a number of requests per second, such as 20000",
+        "clients.clients" => "a whole number of users, such as 500",
+        "clients.retries" => "a whole number of retries from 0 to 100",
+        "clients.app_instances" => "a whole number of application servers, such as 8",
+        "clients.churn" => "a number of keys per second, such as 2.5 (0 = stationary)",
+        "clients.classes" => "tables written [[clients.classes]]",
+        "clients.classes.name" => "a class name in quotes, such as \"user_feed\"",
+        "clients.classes.share" => "a number: the share of the keys, such as 0.25",
+        "clients.classes.ttl" => TTL,
+        "clients.classes.value_size" | "cache.value_size" | "cache.maxmemory" => SIZE,
+        "clients.classes.query_time" | "database.query_time" => DIST,
+        "cache.ttl" => TTL,
+        "cache.ttl_jitter" => "a number in [0, 1), such as 0.1",
+        "cache.prewarm" => "\"none\", \"fresh\" or \"steady\"",
+        "cache.policy" => "an eviction policy in quotes, such as \"allkeys-lru\"",
+        "cache.samples" => "a whole number from 1 to 64",
+        "cache.key_overhead" | "cache.ttl_overhead" => "a whole number of bytes, such as 86",
+        "cache.lfu_log_factor" => "a whole number, such as 10",
+        "cache.hz" => "a whole number of cycles per second from 1 to 500",
+        "cache.corrupt_rate" => "a number in [0, 1): the share of reads that fail",
+        "cache.compression" => "a table such as { ratio = 3.0, cpu_per_kb = \"20us\" }",
+        "cache.compression.ratio" => "a number >= 1, such as 3.0",
+        "database.connections" => "a whole number of connections, such as 64",
+        "database.cores" => "a whole number of CPU cores, such as 16",
+        "strategy.kind" => "a mitigation in quotes, such as \"lock\"",
+        "events" => "tables written [[events]]",
+        "events.kind" => "a fault in quotes, such as \"flush\" or \"db-slowdown\"",
+        "events.rank" => "a whole number: a popularity rank (1 = hottest)",
+        "events.rate" => "a number: the arrival-rate multiplier, such as 3.0",
+        "events.factor" => "a number: the query-time multiplier, such as 4.0",
+        "sweep.replicates" => "a whole number of runs per point, such as 5",
+        "sweep.independent" => "true or false",
+        "sweep.grid" | "sweep.paired" => "a table of dotted paths to lists of values",
+        _ if general.ends_with(".dist") => {
+            "\"constant\", \"exponential\" or \"lognormal\" in quotes"
+        }
+        _ if matches!(
+            last,
+            "think"
+                | "timeout"
+                | "retry_backoff"
+                | "clock_skew"
+                | "latency"
+                | "lfu_decay_time"
+                | "cpu_per_kb"
+                | "pool_timeout"
+                | "value"
+                | "mean"
+                | "median"
+                | "p99"
+                | "at"
+                | "duration"
+        ) =>
+        {
+            DURATION
+        }
+        _ => return None,
+    })
+}
+
+/// " did you mean "lock"?" when one of `names` is near `given`, else nothing.
+fn hint(given: &str, names: &[&str]) -> String {
+    crate::suggest::did_you_mean(given, names.iter().copied())
+        .map_or(String::new(), |n| format!(" did you mean \"{n}\"?"))
+}
+
+/// What serde found, as a scenario's author wrote it: `integer `5`` is `5`,
+/// `string "abc"` is `"abc"`, `sequence` is `an array`.
+fn found_value(found: &str) -> String {
+    for prefix in ["integer ", "floating point ", "boolean ", "string "] {
+        if let Some(value) = found.strip_prefix(prefix) {
+            return value.trim_matches('`').to_string();
+        }
+    }
+    match found {
+        "sequence" => "an array".into(),
+        "map" => "a table".into(),
+        other => other.into(),
+    }
+}
+
+/// Serde's message about `key` in words: an unknown key with the nearest
+/// allowed one, a value of the wrong type with what the key takes.
+fn explain(message: &str, key: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (given, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+        let names: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
+        let hint = crate::suggest::did_you_mean(given, names.iter().copied())
+            .map_or(String::new(), |n| format!("did you mean `{n}`? "));
+        let table = key
+            .rsplit_once('.')
+            .map_or("the top level".to_string(), |(t, _)| format!("[{t}]"));
+        return format!(
+            "is not a key of {table}; {hint}allowed: {}",
+            names.join(", ")
+        );
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, _)) = rest.rsplit_once(", expected ")
+        && let Some(takes) = takes(key)
+    {
+        return format!("is {}; it takes {takes}", found_value(found));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ")
+        && let Some((found, _)) = rest.rsplit_once(", expected ")
+        && let Some(takes) = takes(key)
+    {
+        return format!("is {}; it takes {takes}", found_value(found));
+    }
+    if message.starts_with("missing field")
+        && let Some(takes) = takes(key)
+    {
+        return format!("is missing; give {takes}");
+    }
+    plain_types(message)
 }
 
 /// Serde's messages name Rust types (`expected u64`); say what a scenario may hold instead.
@@ -279,17 +465,276 @@ fn key_name(key: &str) -> String {
     }
 }
 
-/// Validates `raw` into a [`Scenario`]; `source` locates errors.
+/// The outcome of reading a scenario's TOML into a [`RawScenario`], going on
+/// past errors to find them all.
+pub struct Read {
+    /// The scenario, if it could be read (with the keys in error patched).
+    pub raw: Option<RawScenario>,
+    /// Every problem found, in the order found.
+    pub problems: Vec<Error>,
+    /// The keys patched to read on past their errors.
+    pub patched: Patched,
+}
+
+/// Keys patched (removed, or given a stand-in value) to read past their errors.
+#[derive(Default)]
+pub struct Patched(Vec<Vec<Part>>);
+
+impl Patched {
+    /// Whether validation error `e` may be a consequence of a patch: it is
+    /// about a table (or the top level) where a key was patched, or about
+    /// something measured against `duration` when that was patched.
+    pub fn tainted(&self, e: &Error) -> bool {
+        let Some(key) = error_key(e) else {
+            return !self.0.is_empty();
+        };
+        let section = |k: &str| k.split(['.', '[']).next().unwrap_or_default().to_string();
+        let top_level = |k: &str| !k.contains(['.', '[']);
+        self.0.iter().any(|parts| {
+            let patched = dotted(parts);
+            section(&patched) == section(key)
+                || (top_level(&patched) && top_level(key))
+                || (patched == "duration"
+                    && (section(key) == "events" || key.starts_with("clients")))
+        })
+    }
+}
+
+/// The key an error is about: the first `quoted` name in its message.
+fn error_key(e: &Error) -> Option<&str> {
+    let Error::BadInput(message) = e else {
+        return None;
+    };
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// Stand-ins tried, in order, for a key in error: removing it, then a value
+/// of each type (a missing key needs one to read on).
+fn stand_ins() -> [Option<toml::Value>; 7] {
+    use toml::Value;
+    [
+        None,
+        Some(Value::String("1s".into())),
+        Some(Value::Integer(1)),
+        Some(Value::Float(1.0)),
+        Some(Value::Boolean(true)),
+        Some(Value::Table(Default::default())),
+        Some(Value::Array(Vec::new())),
+    ]
+}
+
+/// Sets (or, with `None`, removes) the key at `parts` in `table`; false when
+/// there is no such place.
+fn patch(table: &mut toml::Table, parts: &[Part], value: Option<toml::Value>) -> bool {
+    let Some((last, path)) = parts.split_last() else {
+        return false;
+    };
+    let mut current: &mut toml::Value = match path.first() {
+        None => {
+            return match (last, value) {
+                (Part::Key(k), Some(v)) => {
+                    table.insert(k.clone(), v);
+                    true
+                }
+                (Part::Key(k), None) => table.remove(k).is_some(),
+                (Part::Index(_), _) => false,
+            };
+        }
+        Some(Part::Key(k)) => match table.get_mut(k) {
+            Some(v) => v,
+            None => return false,
+        },
+        Some(Part::Index(_)) => return false,
+    };
+    for part in &path[1..] {
+        current = match (part, current) {
+            (Part::Key(k), toml::Value::Table(t)) => match t.get_mut(k) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Part::Index(i), toml::Value::Array(a)) => match a.get_mut(*i) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, current, value) {
+        (Part::Key(k), toml::Value::Table(t), Some(v)) => {
+            t.insert(k.clone(), v);
+            true
+        }
+        (Part::Key(k), toml::Value::Table(t), None) => t.remove(k).is_some(),
+        (Part::Index(i), toml::Value::Array(a), Some(v)) if *i < a.len() => {
+            a[*i] = v;
+            true
+        }
+        (Part::Index(i), toml::Value::Array(a), None) if *i < a.len() => {
+            a.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Most problems one file reports; beyond them the reader stops.
+const MAX_PROBLEMS: usize = 50;
+
+/// Reads `parsed` (the file's text, or the text with `--set` applied) into a
+/// [`RawScenario`]. On an error it patches the key in error (removes it, or
+/// gives it a stand-in value) and reads again, to report every problem.
+pub fn deserialize(parsed: &str, source: &Source) -> Read {
+    let first = match toml::from_str::<RawScenario>(parsed) {
+        Ok(raw) => {
+            return Read {
+                raw: Some(raw),
+                problems: Vec::new(),
+                patched: Patched::default(),
+            };
+        }
+        Err(e) => e,
+    };
+    let mut problems = Vec::new();
+    let mut patched = Patched::default();
+    // Invalid TOML (a syntax error, a duplicate key) cannot be read past.
+    let Ok(mut table) = toml::from_str::<toml::Table>(parsed) else {
+        problems.push(source.parse_error(&first, parsed));
+        return Read {
+            raw: None,
+            problems,
+            patched,
+        };
+    };
+    let (mut error, mut text) = (first, parsed.to_string());
+    while problems.len() < MAX_PROBLEMS {
+        let (parts, problem) = source.parse_problem(&error, &text);
+        let Some(parts) = parts else {
+            problems.push(problem);
+            break;
+        };
+        if patched.0.iter().any(|p| parts.starts_with(p)) {
+            break; // a consequence of a patch, not a problem of the file
+        }
+        problems.push(problem);
+        let mut next = None;
+        for stand_in in stand_ins() {
+            let mut attempt = table.clone();
+            if !patch(&mut attempt, &parts, stand_in) {
+                continue;
+            }
+            let Ok(attempt_text) = toml::to_string(&attempt) else {
+                continue;
+            };
+            match toml::from_str::<RawScenario>(&attempt_text) {
+                Ok(raw) => {
+                    next = Some(Ok(raw));
+                    table = attempt;
+                    break;
+                }
+                Err(e) => {
+                    if source.parse_problem(&e, &attempt_text).0.as_ref() != Some(&parts) {
+                        next = Some(Err((e, attempt_text)));
+                        table = attempt;
+                        break;
+                    }
+                }
+            }
+        }
+        patched.0.push(parts);
+        match next {
+            None => break,
+            Some(Ok(raw)) => {
+                return Read {
+                    raw: Some(raw),
+                    problems,
+                    patched,
+                };
+            }
+            Some(Err((e, t))) => (error, text) = (e, t),
+        }
+    }
+    Read {
+        raw: None,
+        problems,
+        patched,
+    }
+}
+
+impl Source<'_> {
+    /// Several problems as one error: in file order (line, then column),
+    /// those without a line first, those from `--set` last.
+    pub fn combine(&self, mut problems: Vec<Error>) -> Error {
+        if problems.len() == 1 {
+            return problems.remove(0);
+        }
+        let order = |e: &Error| -> (u8, usize, usize) {
+            let text = e.to_string();
+            let Some(rest) = text.strip_prefix(self.file) else {
+                return (0, 0, 0);
+            };
+            if rest.starts_with(" (from --set") {
+                return (2, 0, 0);
+            }
+            let mut numbers = rest
+                .strip_prefix(':')
+                .unwrap_or_default()
+                .split(':')
+                .map(|n| n.parse::<usize>().ok());
+            match (numbers.next().flatten(), numbers.next().flatten()) {
+                (Some(line), Some(column)) => (1, line, column),
+                _ => (0, 0, 0),
+            }
+        };
+        problems.sort_by_key(|e| order(e)); // stable: equal places keep their order
+        problems.dedup_by_key(|e| e.to_string());
+        if problems.len() == 1 {
+            return problems.remove(0);
+        }
+        let lines: Vec<String> = problems.iter().map(|e| format!("  {e}")).collect();
+        Error::BadInput(format!(
+            "{} problems in {}:\n{}",
+            problems.len(),
+            self.file,
+            lines.join("\n")
+        ))
+    }
+}
+
+/// Validates `raw` into a [`Scenario`]; `source` locates errors. Every
+/// problem is reported, as one error.
 pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
+    validate_all(raw, source).map_err(|problems| source.combine(problems))
+}
+
+/// Keeps `r`'s value, or its error in `problems`.
+fn keep<T>(r: Result<T>, problems: &mut Vec<Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    }
+}
+
+/// Validates `raw` into a [`Scenario`], or returns every problem found.
+pub fn validate_all(
+    raw: &RawScenario,
+    source: &Source,
+) -> std::result::Result<Scenario, Vec<Error>> {
     let s = source;
-    if raw.name.is_empty()
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let name_bad = raw.name.is_empty()
         || !raw
             .name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        || raw.name.starts_with('.')
-    {
-        return Err(s.error(
+        || raw.name.starts_with('.');
+    if name_bad {
+        p.push(s.error(
             "name",
             format!(
                 "is {:?}; it names the output directory, so use letters, digits, '-', '_' or '.' (not first)",
@@ -297,10 +742,12 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
             ),
         ));
     }
-    let duration = s.positive_duration("duration", &raw.duration)?;
-    let warmup = s.duration("warmup", &raw.warmup)?;
-    if warmup >= duration {
-        return Err(s.error(
+    let duration = keep(s.positive_duration("duration", &raw.duration), p);
+    let warmup = keep(s.duration("warmup", &raw.warmup), p);
+    if let (Some(duration), Some(warmup)) = (duration, warmup)
+        && warmup >= duration
+    {
+        p.push(s.error(
             "warmup",
             format!(
                 "is {}, not shorter than duration {}; the summary would be empty",
@@ -308,9 +755,11 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
             ),
         ));
     }
-    let interval = s.positive_duration("interval", &raw.interval)?;
-    if duration.0 / interval.0 > MAX_ROWS {
-        return Err(s.error(
+    let interval = keep(s.positive_duration("interval", &raw.interval), p);
+    if let (Some(duration), Some(interval)) = (duration, interval)
+        && duration.0 / interval.0 > MAX_ROWS
+    {
+        p.push(s.error(
             "interval",
             format!(
                 "gives more than {MAX_ROWS} time-series rows over {}; use a longer interval",
@@ -319,13 +768,44 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         ));
     }
     if raw.max_in_flight == 0 || raw.max_in_flight > MAX_IN_FLIGHT {
-        return Err(s.error(
+        p.push(s.error(
             "max_in_flight",
             format!(
                 "is {}; it must be between 1 and {MAX_IN_FLIGHT} (each request in flight holds memory)",
                 raw.max_in_flight
             ),
         ));
+    }
+    let classes = keep(classes(raw, s), p);
+    let clients = keep(clients(raw, s), p).and_then(|c| {
+        Some(Clients {
+            classes: classes?,
+            ..c
+        })
+    });
+    let cache = keep(cache(raw, s), p);
+    let database = keep(database(raw, s), p);
+    let strategy = keep(strategy(raw, s), p);
+    let faults = duration.and_then(|d| faults(raw, d, s, p));
+    let expect = expectations(raw, s, p);
+    let (
+        Some(duration),
+        Some(warmup),
+        Some(interval),
+        Some(clients),
+        Some(cache),
+        Some(database),
+        Some(strategy),
+        Some(faults),
+        Some(expect),
+    ) = (
+        duration, warmup, interval, clients, cache, database, strategy, faults, expect,
+    )
+    else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
     }
     let scenario = Scenario {
         name: raw.name.clone(),
@@ -335,15 +815,15 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
         seed: raw.seed,
         interval,
         max_in_flight: raw.max_in_flight,
-        clients: clients(raw, s)?,
-        cache: cache(raw, s)?,
-        database: database(raw, s)?,
-        strategy: strategy(raw, s)?,
-        faults: faults(raw, duration, s)?,
-        expect: expectations(raw, s)?,
+        clients,
+        cache,
+        database,
+        strategy,
+        faults,
+        expect,
         overrides: Vec::new(),
     };
-    expected_work(&scenario, raw, s)?;
+    expected_work(&scenario, raw, s).map_err(|e| vec![e])?;
     Ok(scenario)
 }
 
@@ -450,25 +930,34 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
     Ok(())
 }
 
-fn expectations(raw: &RawScenario, s: &Source) -> Result<Vec<Expectation>> {
+/// The `[expect]` table; each entry's problem goes to `problems`.
+fn expectations(
+    raw: &RawScenario,
+    s: &Source,
+    problems: &mut Vec<Error>,
+) -> Option<Vec<Expectation>> {
     let mut out = Vec::new();
+    let before = problems.len();
     for (metric, conditions) in &raw.expect {
         let list = conditions.list();
         if list.is_empty() {
-            return Err(s.error_in(
+            problems.push(s.error_in(
                 "expect",
                 metric,
                 "has no condition; write one, e.g. \"< 50\"",
             ));
         }
         for text in list {
-            out.push(
-                Expectation::parse(metric, text)
-                    .map_err(|why| s.error_in("expect", metric, why))?,
-            );
+            match Expectation::parse(metric, text) {
+                Ok(e) => out.push(e),
+                Err(why) => {
+                    problems.push(s.error_in("expect", metric, why));
+                    break;
+                }
+            }
         }
     }
-    Ok(out)
+    (problems.len() == before).then_some(out)
 }
 
 fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
@@ -539,7 +1028,7 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
         other => {
             return Err(s.error(
                 "clients.arrival",
-                format!("is {other:?}; allowed: \"poisson\" (open loop) or \"closed\" (users wait for answers)"),
+                format!("is {other:?};{} allowed: \"poisson\" (open loop) or \"closed\" (users wait for answers)", hint(other, &["poisson", "closed"])),
             ));
         }
     };
@@ -588,7 +1077,7 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
                 ),
             ));
         },
-        classes: classes(raw, s)?,
+        classes: Vec::new(), // validated on their own, see validate_all
     })
 }
 
@@ -612,7 +1101,8 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             return Err(s.error(
                 "cache.prewarm",
                 format!(
-                    "is {other:?}; allowed: \"none\" (start cold), \"fresh\" (every key just SET at time 0), \"steady\" (random remaining TTLs)"
+                    "is {other:?};{} allowed: \"none\" (start cold), \"fresh\" (every key just SET at time 0), \"steady\" (random remaining TTLs)",
+                    hint(other, &["none", "fresh", "steady"])
                 ),
             ));
         }
@@ -622,8 +1112,9 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         s.error(
             "cache.policy",
             format!(
-                "is {:?}; allowed: {}",
+                "is {:?};{} allowed: {}",
                 c.policy,
+                hint(&c.policy, &EvictionPolicy::NAMES),
                 EvictionPolicy::NAMES.join(", ")
             ),
         )
@@ -1003,7 +1494,8 @@ pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Dist
             return Err(s.error(
                 &field("dist"),
                 format!(
-                    "is {other:?}; allowed: \"constant\" (with value), \"exponential\" (with mean), \"lognormal\" (with median and p99)"
+                    "is {other:?};{} allowed: \"constant\" (with value), \"exponential\" (with mean), \"lognormal\" (with median and p99)",
+                    hint(other, &["constant", "exponential", "lognormal"])
                 ),
             ));
         }
@@ -1081,7 +1573,11 @@ fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
         s.error(
             "strategy.kind",
             format!(
-                "is {name:?}; allowed: {}",
+                "is {name:?};{} allowed: {}",
+                hint(
+                    name,
+                    &strategy::KINDS.iter().map(|k| k.name).collect::<Vec<_>>()
+                ),
                 strategy::KINDS
                     .iter()
                     .map(|k| format!("\"{}\"", k.name))
@@ -1106,7 +1602,10 @@ fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
         {
             format!("does not apply to kind = \"{name}\", which takes {takes}")
         } else {
-            format!("is not a strategy option; kind = \"{name}\" takes {takes}")
+            format!(
+                "is not a strategy option;{} kind = \"{name}\" takes {takes}",
+                hint(option, kind.options)
+            )
         };
         return Err(s.error(&format!("strategy.{option}"), problem));
     }
@@ -1114,9 +1613,28 @@ fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
         .map_err(|p| s.error(&p.key, p.message))
 }
 
-fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fault>> {
-    let mut out = Vec::with_capacity(raw.events.len());
-    for (i, e) in raw.events.iter().enumerate() {
+/// The `[[events]]`, in time order; each event's problem goes to `problems`.
+fn faults(
+    raw: &RawScenario,
+    duration: SimDuration,
+    s: &Source,
+    problems: &mut Vec<Error>,
+) -> Option<Vec<Fault>> {
+    let before = problems.len();
+    let out: Vec<Fault> = (0..raw.events.len())
+        .filter_map(|i| keep(fault(raw, i, duration, s), problems))
+        .collect();
+    (problems.len() == before).then(|| {
+        let mut out = out;
+        out.sort_by_key(|f| f.at);
+        out
+    })
+}
+
+/// The `i`-th `[[events]]`.
+fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Result<Fault> {
+    let e = &raw.events[i];
+    {
         let key = |field: &str| format!("events[{i}].{field}");
         let at = s.duration(&key("at"), &e.at)?;
         if at >= duration {
@@ -1224,14 +1742,15 @@ fn faults(raw: &RawScenario, duration: SimDuration, s: &Source) -> Result<Vec<Fa
             other => {
                 return Err(s.error(
                     &key("kind"),
-                    format!("is {other:?}; allowed: \"flush\", \"cache-down\", \"evict\", \"spike\", \"db-slowdown\""),
+                    format!(
+                        "is {other:?};{} allowed: \"flush\", \"cache-down\", \"evict\", \"spike\", \"db-slowdown\"",
+                        hint(other, &["flush", "cache-down", "evict", "spike", "db-slowdown"])
+                    ),
                 ));
             }
         };
-        out.push(Fault { at, kind });
+        Ok(Fault { at, kind })
     }
-    out.sort_by_key(|f| f.at);
-    Ok(out)
 }
 
 #[cfg(test)]
