@@ -1036,6 +1036,8 @@ impl Engine {
                 (|c| &mut c.misses, |c| &mut c.misses)
             };
             self.metrics.bump(req.counted, field);
+            let bytes = self.value_bytes[req.key as usize] as u64;
+            self.metrics.add_bytes(req.counted, hit, bytes);
             self.class_metrics.bump(class, req.counted, class_field);
         }
         match reply {

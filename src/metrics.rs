@@ -51,6 +51,10 @@ pub struct Counters {
     pub db_queries: u64,
     /// Queries submitted for a key that already had one in flight.
     pub duplicate_queries: u64,
+    /// Bytes of the values of requests whose first cache read hit.
+    pub hit_bytes: u64,
+    /// Bytes of the values of requests whose first cache read missed.
+    pub miss_bytes: u64,
     /// Trace replay: write records (values stored without a query).
     pub trace_writes: u64,
     /// Trace replay: delete records (keys invalidated).
@@ -134,6 +138,11 @@ pub struct RunSummary {
     pub misses: u64,
     /// hits / (hits + misses).
     pub hit_ratio: f64,
+    /// Bytes of the values of the requests whose first cache read missed.
+    pub miss_bytes: u64,
+    /// The share of requested bytes whose first cache read hit:
+    /// 1 − miss_bytes / (bytes of every request).
+    pub byte_hit_ratio: f64,
     /// Requests answered with a value.
     pub served: u64,
     /// Requests that failed for the client after all retries.
@@ -404,6 +413,20 @@ impl Metrics {
         }
     }
 
+    /// Adds the value bytes of a request's first cache read, as hit or missed.
+    #[inline]
+    pub fn add_bytes(&mut self, counted: bool, hit: bool, bytes: u64) {
+        let field: fn(&mut Counters) -> &mut u64 = if hit {
+            |c| &mut c.hit_bytes
+        } else {
+            |c| &mut c.miss_bytes
+        };
+        *field(&mut self.row) += bytes;
+        if counted {
+            *field(&mut self.total) += bytes;
+        }
+    }
+
     /// Adds one to a counter of an event happening at `now` (database and cache events).
     #[inline]
     pub fn bump_at(&mut self, now: SimTime, field: CounterField) {
@@ -550,6 +573,8 @@ impl Metrics {
             hits: t.hits,
             misses: t.misses,
             hit_ratio: hit_ratio(t.hits, t.misses),
+            miss_bytes: t.miss_bytes,
+            byte_hit_ratio: hit_ratio(t.hit_bytes, t.miss_bytes),
             served: t.served,
             errors: t.errors,
             timeouts: t.timeouts,

@@ -304,7 +304,7 @@ mod replay {
     use stampede::time::SimDuration;
     use stampede::trace::{Format, Index, Replay};
 
-    use super::{LIBCACHESIM_LRU_MISSES, shared_traces};
+    use super::{LIBCACHESIM_LRU_MISS_BYTES, LIBCACHESIM_LRU_MISSES, shared_traces};
     use crate::common::scenario;
 
     #[test]
@@ -338,7 +338,8 @@ mod replay {
             let out = engine::run(&sc, 1);
             assert_eq!(out.summary.requests, 113_872);
             assert_eq!(
-                out.summary.misses, LIBCACHESIM_LRU_MISSES[i],
+                (out.summary.misses, out.summary.miss_bytes),
+                (LIBCACHESIM_LRU_MISSES[i], LIBCACHESIM_LRU_MISS_BYTES[i]),
                 "at {mib} MiB"
             );
         }
