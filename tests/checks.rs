@@ -127,7 +127,7 @@ fn bless_round_trip_and_drift_just_inside_and_outside_tolerance() {
     let (code, out) = check(&[&file, "--baseline", b]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        line(&out, "baseline").contains("0 of 40 metrics shifted"),
+        line(&out, "baseline").contains("0 of 42 metrics shifted"),
         "{out}"
     );
 
@@ -142,7 +142,7 @@ fn bless_round_trip_and_drift_just_inside_and_outside_tolerance() {
     assert_eq!(code, Some(1), "5.1 % is outside 5 %:\n{out}");
     let l = line(&out, "baseline");
     assert!(
-        l.starts_with("FAIL") && l.contains("1 of 40 metrics shifted"),
+        l.starts_with("FAIL") && l.contains("1 of 42 metrics shifted"),
         "{l}"
     );
     assert!(
@@ -287,7 +287,7 @@ fn bundled_scenarios_meet_their_expectations_and_match_committed_baselines() {
         "{out}"
     );
     assert_eq!(
-        out.matches("0 of 40 metrics shifted").count(),
+        out.matches("0 of 42 metrics shifted").count(),
         11 + 45,
         "{out}"
     );
