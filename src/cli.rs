@@ -1,4 +1,6 @@
-//! The command line (SPEC §2 contract): `stampede run`, `stampede sweep`, `stampede plot`.
+//! The command line (SPEC §2 and §6 contract): `run`, `sweep`, `merge`, `plot`,
+//! `compare`, `check`, `plan`, `init` and `completions`, with clap; it maps
+//! each command to the library and errors to exit codes 0, 1, 2 and 130.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -501,9 +503,16 @@ fn init(file: &Path) -> Result<i32> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Suggest a name that is free: `mine-2.toml`, `mine-3.toml`...
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let free = (2..)
+                .map(|n| file.with_file_name(format!("{stem}-{n}.toml")))
+                .find(|candidate| !candidate.exists())
+                .expect("some numbered name is free");
             return Err(Error::BadInput(format!(
-                "{} already exists; stampede init never overwrites a file: give another name, e.g. stampede init mine.toml",
-                file.display()
+                "{} already exists; stampede init never overwrites a file: give another name, e.g. stampede init {}",
+                file.display(),
+                free.display()
             )));
         }
         Err(e) => return Err(Error::output(file, e)),

@@ -162,6 +162,12 @@ fn r11_init_writes_a_starter_that_runs_and_never_overwrites() {
     let again = stampede(&["init", file]);
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("already exists"));
+    // It suggests a name that is free, not the one that exists.
+    assert!(
+        text(&again.stderr).contains("mine-2.toml"),
+        "{}",
+        text(&again.stderr)
+    );
     assert_eq!(fs::read_to_string(file).unwrap(), "mine", "not overwritten");
 }
 
