@@ -472,16 +472,7 @@ pub fn sweep_page(
     }
     page.expectations(&rows);
     page.heading("Results (mean ± 95% CI)");
-    let columns: Vec<(usize, &str)> = shown
-        .iter()
-        .filter_map(|(m, title)| {
-            table
-                .metrics
-                .iter()
-                .position(|n| n == m)
-                .map(|i| (i, *title))
-        })
-        .collect();
+    let columns = table.columns(shown);
     let mut header = table.params.clone();
     header.extend(columns.iter().map(|(_, t)| t.to_string()));
     let body: Vec<Vec<String>> = table

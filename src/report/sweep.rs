@@ -109,6 +109,19 @@ pub struct SweepTable {
 }
 
 impl SweepTable {
+    /// The column index of each `(metric, title)` the table has, with its title.
+    pub fn columns<'a>(&self, wanted: &[(&str, &'a str)]) -> Vec<(usize, &'a str)> {
+        wanted
+            .iter()
+            .filter_map(|(m, title)| {
+                self.metrics
+                    .iter()
+                    .position(|n| n == m)
+                    .map(|i| (i, *title))
+            })
+            .collect()
+    }
+
     /// Aggregates `runs` (complete and in grid order) over replicates.
     pub fn from_runs(sweep: &Sweep, runs: &[SweepRun]) -> SweepTable {
         let metrics: Vec<String> = runs
@@ -783,16 +796,7 @@ fn sweep_report(
         let _ = writeln!(md, "- `{path}`: {}", table.levels(i).join(", "));
     }
     let _ = writeln!(md, "\n## Results (mean ± 95% CI)\n");
-    let shown: Vec<(usize, &str)> = REPORT_METRICS
-        .iter()
-        .filter_map(|(m, title)| {
-            table
-                .metrics
-                .iter()
-                .position(|n| n == m)
-                .map(|i| (i, *title))
-        })
-        .collect();
+    let shown = table.columns(&REPORT_METRICS);
     let mut header: Vec<String> = table.params.iter().map(|p| format!("`{p}`")).collect();
     header.extend(shown.iter().map(|(_, t)| t.to_string()));
     let _ = writeln!(md, "| {} |", header.join(" | "));
