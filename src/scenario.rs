@@ -344,6 +344,10 @@ pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario
     };
     match validate::validate_all(&raw, &source) {
         Ok(mut scenario) if problems.is_empty() => {
+            let mut raw = raw;
+            // A trace's default duration is its span: recorded as resolved.
+            raw.duration
+                .get_or_insert_with(|| crate::time::format_duration(scenario.duration));
             scenario.overrides = text
                 .lines()
                 .filter_map(|l| l.strip_prefix(OVERRIDE_COMMENT))

@@ -223,6 +223,60 @@ connections = 0
 }
 
 #[test]
+fn r11_several_problems_in_one_section_all_reported() {
+    let bad = r#"name = "many"
+duration = "10s"
+
+[clients]
+keys = 0
+zipf = -1
+rate = -5
+retries = 1000
+
+[cache]
+ttl_jitter = 2
+samples = 100
+policy = "lruu"
+
+[database]
+connections = 0
+cores = 0
+
+[[clients.classes]]
+name = "a"
+share = 0.5
+ttl = "1 s"
+
+[[clients.classes]]
+name = "a"
+share = 0.5
+"#;
+    let (code, err) = run_text(bad, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    let lines: Vec<&str> = err.trim_end().lines().skip(1).collect();
+    let wanted = [
+        "bad.toml:5:1: `clients.keys`",
+        "bad.toml:6:1: `clients.zipf`",
+        "bad.toml:7:1: `clients.rate`",
+        "bad.toml:8:1: `clients.retries`",
+        "bad.toml:11:1: `cache.ttl_jitter`",
+        "bad.toml:12:1: `cache.samples`",
+        "bad.toml:13:1: `cache.policy`",
+        "bad.toml:16:1: `database.connections`",
+        "bad.toml:17:1: `database.cores`",
+        "bad.toml:22:1: `clients.classes[0].ttl`",
+        "bad.toml:25:1: `clients.classes[1].name`",
+    ];
+    assert_eq!(lines.len(), wanted.len(), "{err}");
+    for (line, want) in lines.iter().zip(wanted) {
+        assert!(
+            line.contains(want),
+            "{want:?} expected in file order: {err}"
+        );
+    }
+}
+
+#[test]
 fn r11_did_you_mean_for_keys_metrics_and_kinds() {
     let small = |from: &str, to: &str| SMALL.replacen(from, to, 1);
     let (_, err) = run_text(&small("rate = 2000", "rat = 2000"), &[]);

@@ -361,3 +361,136 @@ fn r12_the_bundled_invalidation_trace_is_what_its_script_says() {
     // Zipf(1) over 10,000 keys: about 8,900 of them drawn in 120,000 reads.
     assert!((8_000..10_000).contains(&index.keys()), "{}", index.keys());
 }
+
+/// The same eight records (six reads, a write with a 2 s TTL, a delete) in
+/// Twitter's, CacheLib's and a custom CSV layout, replayed through the binary.
+mod scenarios {
+    use crate::common::{repo, stampede};
+
+    /// Replays `tests/traces/<file>` (`trace` is the rest of its table) with
+    /// zero latencies; the run's duration must be `span`, the trace's default.
+    fn replay(file: &str, trace: &str, span: &str) -> serde_json::Value {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let from = repo().join("tests/traces").join(file);
+        std::fs::copy(&from, dir.path().join(file)).expect("fixture copied");
+        let scenario = dir.path().join("replay.toml");
+        std::fs::write(
+            &scenario,
+            format!(
+                "name = \"replay\"\nwarmup = \"0s\"\n[clients]\ntrace = {{ path = \"{file}\", {trace} }}\n\
+                 [cache]\nlatency = \"0s\"\nttl = \"2s\"\n\
+                 [database]\nquery_time = {{ dist = \"constant\", value = \"0s\" }}\n"
+            ),
+        )
+        .expect("writable");
+        let out_dir = dir.path().join("out");
+        let out = stampede(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let resolved = std::fs::read_to_string(out_dir.join("scenario.toml")).expect("written");
+        // The trace's span (to one time unit after its last record).
+        assert!(
+            resolved.contains(&format!("duration = \"{span}\"")),
+            "{resolved}"
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
+    fn counts(summary: &serde_json::Value) -> [u64; 5] {
+        ["requests", "hits", "misses", "writes", "deletes"]
+            .map(|k| summary[k].as_u64().unwrap_or(0))
+    }
+
+    /// a, b miss; c is written (TTL 2 s) at 1.0 s; a hits at 1.5 s, c at 2 s;
+    /// a is deleted at 3 s and misses at 3.5 s; c has expired by 5 s.
+    const WITH_OPS: [u64; 5] = [6, 2, 4, 1, 1];
+
+    #[test]
+    fn r12_twitter_trace_replays_end_to_end() {
+        assert_eq!(
+            counts(&replay("small.twitter.csv", "format = \"twitter\"", "6s")),
+            WITH_OPS
+        );
+    }
+
+    #[test]
+    fn r12_cachelib_trace_replays_end_to_end() {
+        assert_eq!(
+            counts(&replay("small.cachelib.csv", "format = \"cachelib\"", "6s")),
+            WITH_OPS
+        );
+    }
+
+    #[test]
+    fn r12_any_csv_replays_end_to_end() {
+        let trace = "format = \"csv\", delimiter = \";\", time_unit = \"1ms\", \
+                     columns = { time = \"when_ms\", key = \"object\", size = \"bytes\", op = \"what\", ttl = \"expires_s\" }";
+        let summary = replay("small.csv", trace, "5001ms");
+        assert_eq!(counts(&summary), WITH_OPS);
+    }
+
+    #[test]
+    fn r12_oracle_general_trace_replays_end_to_end() {
+        // Reads only: a at 0 and 1.5 s (hit), expired (TTL 2 s) by 3 s; c at
+        // 1, 2 (hit) and 5 s (expired); b once.
+        let summary = replay(
+            "small.oracleGeneral.bin",
+            "format = \"oracle-general\"",
+            "6s",
+        );
+        assert_eq!(counts(&summary), [7, 2, 5, 0, 0]);
+        // Miss bytes: a twice (100), b (200), c twice (50).
+        assert_eq!(summary["miss_bytes"].as_u64(), Some(500));
+    }
+
+    #[test]
+    fn r12_a_trace_scenario_refuses_what_the_trace_decides_and_names_a_bad_record() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(
+            dir.path().join("bad.csv"),
+            "0,a,1,1,1,get,0\n1,b,1,1,1,fetch,0\n",
+        )
+        .expect("writable");
+        let scenario = dir.path().join("s.toml");
+        let out_dir = dir.path().join("out");
+        let run = |text: &str| {
+            std::fs::write(&scenario, text).expect("writable");
+            let out = stampede(&[
+                "run",
+                scenario.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ]);
+            assert_eq!(out.status.code(), Some(2));
+            assert!(!out_dir.exists(), "nothing written");
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        let err = run("name = \"s\"\n[clients]\nkeys = 10\nzipf = 0.9\nrate = 5\n\
+                       trace = { path = \"bad.csv\", format = \"twitter\" }\n");
+        for key in ["clients.keys", "clients.zipf", "clients.rate"] {
+            assert!(
+                err.contains(&format!("`{key}` does not apply with clients.trace")),
+                "{err}"
+            );
+        }
+        let err =
+            run("name = \"s\"\n[clients]\ntrace = { path = \"bad.csv\", format = \"twitter\" }\n");
+        assert!(err.contains("`clients.trace.path`"), "{err}");
+        assert!(err.contains("bad.csv:2: record 2"), "{err}");
+        assert!(err.contains("\"fetch\""), "{err}");
+        let err = run(
+            "name = \"s\"\n[clients]\ntrace = { path = \"missing.csv\", format = \"twitter\" }\n",
+        );
+        assert!(err.contains("missing.csv"), "{err}");
+    }
+}

@@ -788,7 +788,7 @@ fn sweep_report(
         sweep.points.len(),
         sweep.replicates,
         sweep.seed,
-        raw.duration,
+        raw.duration.as_deref().unwrap_or_default(),
         raw.warmup
     );
     let _ = writeln!(md, "## Grid\n");

@@ -20,8 +20,10 @@ pub struct RawScenario {
     /// What the scenario shows, in a sentence or two.
     #[serde(default)]
     pub description: String,
-    /// Simulated time during which clients send requests.
-    pub duration: String,
+    /// Simulated time during which clients send requests; with a trace,
+    /// absent means the trace's span divided by its speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
     /// Initial period excluded from the summary (the cache fills up).
     #[serde(default = "default_warmup")]
     pub warmup: String,
@@ -64,6 +66,21 @@ pub struct RawScenario {
     /// Thresholds on summary metrics, k6-style: `"latency_ms.p99" = "< 50"`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub expect: std::collections::BTreeMap<String, RawConditions>,
+}
+
+impl RawScenario {
+    /// Fills the defaults that depend on whether a trace is replayed: synthetic
+    /// clients default to Zipf 1.0, Poisson arrivals and no churn; with a
+    /// trace these keys stay absent (the trace decides them, and giving one
+    /// is an error).
+    pub fn fill_defaults(&mut self) {
+        let c = &mut self.clients;
+        if c.trace.is_none() {
+            c.zipf.get_or_insert(1.0);
+            c.arrival.get_or_insert_with(|| "poisson".into());
+            c.churn.get_or_insert(0.0);
+        }
+    }
 }
 
 /// The condition(s) of one `[expect]` entry: `"< 50"` or `["> 0.9", "< 1"]`.
@@ -130,14 +147,15 @@ pub struct RawSweep {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClients {
-    /// Number of distinct keys.
-    pub keys: u64,
-    /// Zipf exponent of key popularity (0 = uniform).
-    #[serde(default = "default_zipf")]
-    pub zipf: f64,
+    /// Number of distinct keys (synthetic clients; a trace decides its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    /// Zipf exponent of key popularity (0 = uniform); see [`RawScenario::fill_defaults`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zipf: Option<f64>,
     /// `"poisson"` (open loop) or `"closed"` (each user waits for its answer).
-    #[serde(default = "default_arrival")]
-    pub arrival: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<String>,
     /// Open loop: mean requests per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
@@ -164,8 +182,8 @@ pub struct RawClients {
     pub clock_skew: Option<String>,
     /// Popularity drift, keys per second: the ranking shifts so new keys become
     /// hot as old ones cool (sessions, trending content); 0 = stationary.
-    #[serde(default)]
-    pub churn: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<f64>,
     /// A request trace to replay instead of synthetic clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<RawTrace>,
@@ -472,12 +490,6 @@ fn default_max_in_flight() -> u64 {
 }
 fn default_interval() -> String {
     "1s".into()
-}
-fn default_zipf() -> f64 {
-    1.0
-}
-fn default_arrival() -> String {
-    "poisson".into()
 }
 fn default_retry_backoff() -> String {
     "100ms".into()

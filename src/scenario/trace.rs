@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::raw::{RawColumns, RawTrace};
 use super::validate::Source;
-use crate::error::Result;
+use super::validate::{hint, keep};
+use crate::error::Error;
 use crate::time::parse_duration;
 use crate::trace::{Column, Columns, Format, Index, Layout, Replay};
 
@@ -13,42 +14,51 @@ use crate::trace::{Column, Columns, Format, Index, Layout, Replay};
 pub const FORMATS: &str = "\"oracle-general\", \"twitter\", \"cachelib\" or \"csv\"";
 
 /// Checks `clients.trace` and reads the trace once (every record checked,
-/// keys numbered): a bad trace is an error before anything runs.
-pub fn replay(raw: &RawTrace, s: &Source) -> Result<Arc<Replay>> {
-    let key = |field: &str| format!("clients.trace.{field}");
-    let csv_only = [
-        ("header", raw.header.is_some()),
-        ("delimiter", raw.delimiter.is_some()),
-        ("time_unit", raw.time_unit.is_some()),
-        ("columns", raw.columns.is_some()),
-    ];
+/// keys numbered): a bad trace is an error before anything runs. Each problem
+/// goes to `p`; the trace is read only when its settings are all valid.
+pub fn replay(raw: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Arc<Replay>> {
+    let before = p.len();
     let format = match raw.format.as_str() {
-        "oracle-general" => Format::OracleGeneral,
-        "twitter" => Format::Delimited(Layout::twitter()),
-        "cachelib" => Format::Delimited(Layout::cachelib()),
-        "csv" => Format::Delimited(csv_layout(raw, s)?),
+        "oracle-general" => Some(Format::OracleGeneral),
+        "twitter" => Some(Format::Delimited(Layout::twitter())),
+        "cachelib" => Some(Format::Delimited(Layout::cachelib())),
+        "csv" => csv_layout(raw, s, p).map(Format::Delimited),
         other => {
-            return Err(s.error(&key("format"), format!("is {other:?}; allowed: {FORMATS}")));
+            p.push(s.error(
+                &key("format"),
+                format!(
+                    "is {other:?};{} allowed: {FORMATS}",
+                    hint(other, &["oracle-general", "twitter", "cachelib", "csv"])
+                ),
+            ));
+            None
         }
     };
-    if raw.format != "csv"
-        && let Some((field, _)) = csv_only.iter().find(|(_, given)| *given)
-    {
-        return Err(s.error(
-            &key(field),
-            format!(
-                "applies only to format = \"csv\"; the {} format fixes its own layout",
-                raw.format
-            ),
-        ));
+    if raw.format != "csv" {
+        let csv_only = [
+            ("header", raw.header.is_some()),
+            ("delimiter", raw.delimiter.is_some()),
+            ("time_unit", raw.time_unit.is_some()),
+            ("columns", raw.columns.is_some()),
+        ];
+        for (field, _) in csv_only.iter().filter(|(_, given)| *given) {
+            p.push(s.error(
+                &key(field),
+                format!(
+                    "applies only to format = \"csv\"; the {} format fixes its own layout",
+                    raw.format
+                ),
+            ));
+        }
     }
     let speed = raw.speed.unwrap_or(1.0);
     if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
-        return Err(s.error(
+        p.push(s.error(
             &key("speed"),
             format!("is {speed}; it must be a number above 0 and at most 1e6 (1 replays at the trace's own pace)"),
         ));
     }
+    let format = format.filter(|_| p.len() == before)?;
     // Relative to the scenario file's folder, as the file is read.
     let folder = Path::new(s.file).parent().unwrap_or(Path::new(""));
     let path = folder.join(&raw.path);
@@ -57,82 +67,109 @@ pub fn replay(raw: &RawTrace, s: &Source) -> Result<Arc<Replay>> {
             &key("path"),
             format!("is {:?}, which cannot be replayed: {e}", raw.path),
         )
-    })?;
-    Ok(Arc::new(Replay {
+    });
+    Some(Arc::new(Replay {
         path,
         format,
         speed,
-        index,
+        index: keep(index, p)?,
     }))
 }
 
+/// The dotted name of `clients.trace.<field>`.
+fn key(field: &str) -> String {
+    format!("clients.trace.{field}")
+}
+
 /// The layout of a `format = "csv"` trace.
-fn csv_layout(raw: &RawTrace, s: &Source) -> Result<Layout> {
-    let key = |field: &str| format!("clients.trace.{field}");
+fn csv_layout(raw: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Layout> {
+    let before = p.len();
     let delimiter = match raw.delimiter.as_deref().unwrap_or(",") {
         "\\t" | "tab" => b'\t',
         d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
         d => {
-            return Err(s.error(
+            p.push(s.error(
                 &key("delimiter"),
                 format!(
                     "is {d:?}; it must be one ASCII character such as \",\" or \";\" (or \"tab\")"
                 ),
             ));
+            b','
         }
     };
-    let header = raw.header.unwrap_or(true);
     let time_unit_ns = match &raw.time_unit {
         None => 1_000_000_000,
-        Some(text) => {
-            let unit = parse_duration(text).map_err(|why| s.error(&key("time_unit"), why))?;
-            if unit.0 == 0 {
-                return Err(s.error(
+        Some(text) => match parse_duration(text) {
+            Err(why) => {
+                p.push(s.error(&key("time_unit"), why));
+                1
+            }
+            Ok(unit) if unit.0 == 0 => {
+                p.push(s.error(
                     &key("time_unit"),
                     format!("is {text:?}; it must be longer than zero"),
                 ));
+                1
             }
-            unit.0
+            Ok(unit) => unit.0,
+        },
+    };
+    let columns = match &raw.columns {
+        Some(columns) => csv_columns(columns, s, p),
+        None => {
+            p.push(s.error(
+                &key("columns"),
+                "is missing; format = \"csv\" needs at least columns = { key = \"key\" } (header names, or 1-based numbers)",
+            ));
+            None
         }
     };
-    let Some(columns) = &raw.columns else {
-        return Err(s.error(
-            &key("columns"),
-            "is missing; format = \"csv\" needs at least columns = { key = \"key\" } (header names, or 1-based numbers)",
-        ));
-    };
-    Ok(Layout {
+    let columns = columns.filter(|_| p.len() == before)?;
+    Some(Layout {
         delimiter,
-        header,
-        columns: csv_columns(columns, s)?,
+        header: raw.header.unwrap_or(true),
+        columns,
         time_unit_ns,
         optional: false,
     })
 }
 
 /// The columns of a `format = "csv"` trace.
-fn csv_columns(raw: &RawColumns, s: &Source) -> Result<Columns> {
-    let column = |field: &str, value: &toml::Value| -> Result<Column> {
-        match value {
-            toml::Value::String(name) if !name.is_empty() => Ok(Column::Name(name.clone())),
-            toml::Value::Integer(n) if *n >= 1 => Ok(Column::Number(*n as usize)),
-            other => Err(s.error(
-                &format!("clients.trace.columns.{field}"),
+fn csv_columns(raw: &RawColumns, s: &Source, p: &mut Vec<Error>) -> Option<Columns> {
+    let before = p.len();
+    let mut optional = |field: &str, value: &Option<toml::Value>| {
+        value.as_ref().and_then(|v| column(field, v, s, p))
+    };
+    let (time, size, op, ttl) = (
+        optional("time", &raw.time),
+        optional("size", &raw.size),
+        optional("op", &raw.op),
+        optional("ttl", &raw.ttl),
+    );
+    let key = column("key", &raw.key, s, p);
+    (p.len() == before).then_some(Columns {
+        time,
+        key: key?,
+        size,
+        op,
+        ttl,
+        count: None,
+    })
+}
+
+/// One column: a header name, or a 1-based column number.
+fn column(field: &str, value: &toml::Value, s: &Source, p: &mut Vec<Error>) -> Option<Column> {
+    match value {
+        toml::Value::String(name) if !name.is_empty() => Some(Column::Name(name.clone())),
+        toml::Value::Integer(n) if *n >= 1 => Some(Column::Number(*n as usize)),
+        other => {
+            p.push(s.error(
+                &key(&format!("columns.{field}")),
                 format!(
                     "is {other}; it must be a header name such as \"key\" or a column number from 1"
                 ),
-            )),
+            ));
+            None
         }
-    };
-    let optional = |field: &str, value: &Option<toml::Value>| -> Result<Option<Column>> {
-        value.as_ref().map(|v| column(field, v)).transpose()
-    };
-    Ok(Columns {
-        time: optional("time", &raw.time)?,
-        key: column("key", &raw.key)?,
-        size: optional("size", &raw.size)?,
-        op: optional("op", &raw.op)?,
-        ttl: optional("ttl", &raw.ttl)?,
-        count: None,
-    })
+    }
 }

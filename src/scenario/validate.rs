@@ -5,7 +5,7 @@
 
 use toml::de::DeTable;
 
-use super::raw::{RawDistribution, RawScenario};
+use super::raw::{RawClients, RawDistribution, RawScenario, RawTrace};
 use super::{
     Arrival, Cache, Clients, Compression, Database, Distribution, EvictionPolicy, Fault, FaultKind,
     KeyClass, Prewarm, Scenario, SizeDistribution, Strategy,
@@ -380,7 +380,7 @@ pub fn takes(key: &str) -> Option<&'static str> {
 }
 
 /// " did you mean "lock"?" when one of `names` is near `given`, else nothing.
-fn hint(given: &str, names: &[&str]) -> String {
+pub fn hint(given: &str, names: &[&str]) -> String {
     crate::suggest::did_you_mean(given, names.iter().copied())
         .map_or(String::new(), |n| format!(" did you mean \"{n}\"?"))
 }
@@ -587,7 +587,8 @@ const MAX_PROBLEMS: usize = 50;
 /// gives it a stand-in value) and reads again, to report every problem.
 pub fn deserialize(parsed: &str, source: &Source) -> Read {
     let first = match toml::from_str::<RawScenario>(parsed) {
-        Ok(raw) => {
+        Ok(mut raw) => {
+            raw.fill_defaults();
             return Read {
                 raw: Some(raw),
                 problems: Vec::new(),
@@ -628,7 +629,8 @@ pub fn deserialize(parsed: &str, source: &Source) -> Read {
                 continue;
             };
             match toml::from_str::<RawScenario>(&attempt_text) {
-                Ok(raw) => {
+                Ok(mut raw) => {
+                    raw.fill_defaults();
                     next = Some(Ok(raw));
                     table = attempt;
                     break;
@@ -709,7 +711,7 @@ pub fn validate(raw: &RawScenario, source: &Source) -> Result<Scenario> {
 }
 
 /// Keeps `r`'s value, or its error in `problems`.
-fn keep<T>(r: Result<T>, problems: &mut Vec<Error>) -> Option<T> {
+pub fn keep<T>(r: Result<T>, problems: &mut Vec<Error>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
         Err(e) => {
@@ -742,7 +744,34 @@ pub fn validate_all(
             ),
         ));
     }
-    let duration = keep(s.positive_duration("duration", &raw.duration), p);
+    let classes = classes(raw, s, p);
+    let clients = clients(raw, s, p).and_then(|c| {
+        Some(Clients {
+            classes: classes?,
+            ..c
+        })
+    });
+    let cache = cache(raw, s, p);
+    let database = database(raw, s, p);
+    let duration = match (&raw.duration, &clients) {
+        (Some(d), _) => keep(s.positive_duration("duration", d), p),
+        (
+            None,
+            Some(Clients {
+                arrival: Arrival::Trace(replay),
+                ..
+            }),
+        ) => Some(SimDuration(replay.span_ns().max(1))),
+        (None, _) if raw.clients.trace.is_some() => None, // the trace's problem is reported
+        (None, _) => {
+            p.push(s.error(
+                "duration",
+                "is missing; give the simulated time clients send requests for, e.g. duration = \"600s\"",
+            ));
+            None
+        }
+    };
+    let shown_duration = duration.map(format_duration).unwrap_or_default();
     let warmup = keep(s.duration("warmup", &raw.warmup), p);
     if let (Some(duration), Some(warmup)) = (duration, warmup)
         && warmup >= duration
@@ -751,7 +780,7 @@ pub fn validate_all(
             "warmup",
             format!(
                 "is {}, not shorter than duration {}; the summary would be empty",
-                raw.warmup, raw.duration
+                raw.warmup, shown_duration
             ),
         ));
     }
@@ -763,7 +792,7 @@ pub fn validate_all(
             "interval",
             format!(
                 "gives more than {MAX_ROWS} time-series rows over {}; use a longer interval",
-                raw.duration
+                shown_duration
             ),
         ));
     }
@@ -776,17 +805,9 @@ pub fn validate_all(
             ),
         ));
     }
-    let classes = keep(classes(raw, s), p);
-    let clients = keep(clients(raw, s), p).and_then(|c| {
-        Some(Clients {
-            classes: classes?,
-            ..c
-        })
-    });
-    let cache = keep(cache(raw, s), p);
-    let database = keep(database(raw, s), p);
-    let strategy = keep(strategy(raw, s), p);
-    let faults = duration.and_then(|d| faults(raw, d, s, p));
+    let strategy = strategy(raw, s).map_err(|e| p.extend(e)).ok();
+    // An unknown duration (its problem reported) still lets events be checked.
+    let faults = faults(raw, duration.unwrap_or(MAX_DURATION), s, p);
     let expect = expectations(raw, s, p);
     let (
         Some(duration),
@@ -853,7 +874,7 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
                     format!(
                         "is {} requests/s: over duration {} that is {base:.3e} requests, more than the {limit:.0e} a run may simulate; lower the rate or shorten the run",
                         show(rate_per_s),
-                        raw.duration
+                        format_duration(sc.duration)
                     ),
                 ));
             }
@@ -897,7 +918,7 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
                     format!(
                         "is {users} users thinking {} between requests: over duration {} that is up to {total:.3e} requests, more than the {limit:.0e} a run may simulate; fewer users, a longer think time or a shorter run",
                         format_duration(think),
-                        raw.duration
+                        format_duration(sc.duration)
                     ),
                 ));
             }
@@ -960,92 +981,35 @@ fn expectations(
     (problems.len() == before).then_some(out)
 }
 
-fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
+/// Who sends requests and for which keys: synthetic or a trace's.
+struct Workload {
+    keys: u32,
+    zipf: f64,
+    arrival: Arrival,
+    churn_per_s: f64,
+}
+
+/// `[clients]`; each problem goes to `p`.
+fn clients(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Clients> {
     let c = &raw.clients;
-    if c.keys == 0 || c.keys > MAX_KEYS {
-        return Err(s.error(
-            "clients.keys",
-            format!("is {}; it must be between 1 and {MAX_KEYS}", c.keys),
-        ));
-    }
-    if !(c.zipf.is_finite() && c.zipf >= 0.0) {
-        return Err(s.error(
-            "clients.zipf",
-            format!(
-                "is {}; the Zipf exponent must be >= 0 (0 = uniform popularity)",
-                c.zipf
-            ),
-        ));
-    }
-    let arrival = match c.arrival.as_str() {
-        "poisson" => {
-            if c.clients.is_some() || c.think.is_some() {
-                let key = if c.clients.is_some() {
-                    "clients.clients"
-                } else {
-                    "clients.think"
-                };
-                return Err(s.error(
-                    key,
-                    "applies only to arrival = \"closed\"; remove it or set arrival = \"closed\"",
-                ));
-            }
-            let rate = c.rate.ok_or_else(|| {
-                s.error("clients.rate", "is missing; arrival = \"poisson\" needs a rate in requests per second, e.g. rate = 20000")
-            })?;
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(s.error(
-                    "clients.rate",
-                    format!("is {rate}; it must be > 0 requests per second"),
-                ));
-            }
-            Arrival::Poisson { rate_per_s: rate }
-        }
-        "closed" => {
-            if c.rate.is_some() {
-                return Err(s.error("clients.rate", "applies only to arrival = \"poisson\"; a closed loop is set by clients and think"));
-            }
-            let users = c.clients.ok_or_else(|| {
-                s.error("clients.clients", "is missing; arrival = \"closed\" needs the number of users, e.g. clients = 500")
-            })?;
-            if users == 0 || users > MAX_USERS {
-                return Err(s.error(
-                    "clients.clients",
-                    format!(
-                        "is {users}; it must be between 1 and {MAX_USERS} (each user holds a request's state)"
-                    ),
-                ));
-            }
-            let think = match &c.think {
-                Some(t) => s.duration("clients.think", t)?,
-                None => return Err(s.error("clients.think", "is missing; arrival = \"closed\" needs a mean think time, e.g. think = \"100ms\"")),
-            };
-            Arrival::Closed {
-                users: users as u32,
-                think,
-            }
-        }
-        other => {
-            return Err(s.error(
-                "clients.arrival",
-                format!("is {other:?};{} allowed: \"poisson\" (open loop) or \"closed\" (users wait for answers)", hint(other, &["poisson", "closed"])),
-            ));
-        }
+    let before = p.len();
+    let workload = match &c.trace {
+        Some(trace) => replayed(c, trace, s, p),
+        None => synthetic(c, s, p),
     };
-    let timeout = c
-        .timeout
-        .as_deref()
-        .map(|t| s.positive_duration("clients.timeout", t))
-        .transpose()?;
+    let timeout = match c.timeout.as_deref() {
+        Some(t) => keep(s.positive_duration("clients.timeout", t), p).map(Some),
+        None => Some(None),
+    };
     if c.retries > 100 {
-        return Err(s.error(
+        p.push(s.error(
             "clients.retries",
             format!("is {}; at most 100 retries are allowed", c.retries),
         ));
     }
-    let retry_backoff = s.duration("clients.retry_backoff", &c.retry_backoff)?;
+    let retry_backoff = keep(s.duration("clients.retry_backoff", &c.retry_backoff), p);
     if c.app_instances == 0 || c.app_instances > u16::MAX as u32 {
-        return Err(s.error(
+        p.push(s.error(
             "clients.app_instances",
             format!(
                 "is {}; it must be between 1 and {}",
@@ -1054,38 +1018,179 @@ fn clients(raw: &RawScenario, s: &Source) -> Result<Clients> {
             ),
         ));
     }
-    Ok(Clients {
-        keys: c.keys as u32,
-        zipf: c.zipf,
-        arrival,
+    let clock_skew = match &c.clock_skew {
+        Some(t) => keep(s.duration("clients.clock_skew", t), p),
+        None => Some(SimDuration::ZERO),
+    };
+    let (Some(workload), Some(timeout), Some(retry_backoff), Some(clock_skew)) =
+        (workload, timeout, retry_backoff, clock_skew)
+    else {
+        return None;
+    };
+    (p.len() == before).then(|| Clients {
+        keys: workload.keys,
+        zipf: workload.zipf,
+        arrival: workload.arrival,
         timeout,
         retries: c.retries,
         retry_backoff,
         app_instances: c.app_instances,
-        clock_skew: match &c.clock_skew {
-            Some(t) => s.duration("clients.clock_skew", t)?,
-            None => SimDuration::ZERO,
-        },
-        churn_per_s: if c.churn.is_finite() && c.churn >= 0.0 {
-            c.churn
-        } else {
-            return Err(s.error(
-                "clients.churn",
-                format!(
-                    "is {}; it must be >= 0 keys per second (0 = stationary popularity)",
-                    c.churn
-                ),
-            ));
-        },
+        clock_skew,
+        churn_per_s: workload.churn_per_s,
         classes: Vec::new(), // validated on their own, see validate_all
     })
 }
 
-fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
+/// A replayed trace: the keys the synthetic clients would draw are the
+/// trace's, so giving any of them is an error.
+fn replayed(c: &RawClients, trace: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Workload> {
+    let given = [
+        ("keys", c.keys.is_some()),
+        ("zipf", c.zipf.is_some()),
+        ("arrival", c.arrival.is_some()),
+        ("rate", c.rate.is_some()),
+        ("clients", c.clients.is_some()),
+        ("think", c.think.is_some()),
+        ("churn", c.churn.is_some()),
+        ("classes", !c.classes.is_empty()),
+    ];
+    for (key, _) in given.iter().filter(|(_, given)| *given) {
+        p.push(s.error(
+            &format!("clients.{key}"),
+            "does not apply with clients.trace: the trace decides which keys are requested, and when; remove it",
+        ));
+    }
+    let replay = super::trace::replay(trace, s, p)?;
+    Some(Workload {
+        keys: replay.index.keys(),
+        zipf: 0.0,
+        arrival: Arrival::Trace(replay),
+        churn_per_s: 0.0,
+    })
+}
+
+/// Synthetic clients: Zipf keys, open or closed loop, optional churn.
+fn synthetic(c: &RawClients, s: &Source, p: &mut Vec<Error>) -> Option<Workload> {
+    let before = p.len();
+    let keys = match c.keys {
+        None => {
+            p.push(s.error(
+                "clients.keys",
+                "is missing; give the number of distinct keys, e.g. keys = 100000 (or replay a trace with clients.trace)",
+            ));
+            0
+        }
+        Some(keys) if keys == 0 || keys > MAX_KEYS => {
+            p.push(s.error(
+                "clients.keys",
+                format!("is {keys}; it must be between 1 and {MAX_KEYS}"),
+            ));
+            0
+        }
+        Some(keys) => keys as u32,
+    };
+    let zipf = c.zipf.unwrap_or(1.0);
+    if !(zipf.is_finite() && zipf >= 0.0) {
+        p.push(s.error(
+            "clients.zipf",
+            format!("is {zipf}; the Zipf exponent must be >= 0 (0 = uniform popularity)"),
+        ));
+    }
+    let churn_per_s = c.churn.unwrap_or(0.0);
+    if !(churn_per_s.is_finite() && churn_per_s >= 0.0) {
+        p.push(s.error(
+            "clients.churn",
+            format!(
+                "is {churn_per_s}; it must be >= 0 keys per second (0 = stationary popularity)"
+            ),
+        ));
+    }
+    let arrival = arrival(c, s, p);
+    (p.len() == before).then(|| Workload {
+        keys,
+        zipf,
+        arrival: arrival.expect("no problem, so an arrival process"),
+        churn_per_s,
+    })
+}
+
+/// `clients.arrival` with the keys it needs.
+fn arrival(c: &RawClients, s: &Source, p: &mut Vec<Error>) -> Option<Arrival> {
+    match c.arrival.as_deref().unwrap_or("poisson") {
+        "poisson" => {
+            for (key, given) in [
+                ("clients.clients", c.clients.is_some()),
+                ("clients.think", c.think.is_some()),
+            ] {
+                if given {
+                    p.push(s.error(
+                        key,
+                        "applies only to arrival = \"closed\"; remove it or set arrival = \"closed\"",
+                    ));
+                }
+            }
+            let Some(rate) = c.rate else {
+                p.push(s.error("clients.rate", "is missing; arrival = \"poisson\" needs a rate in requests per second, e.g. rate = 20000"));
+                return None;
+            };
+            if !(rate.is_finite() && rate > 0.0) {
+                p.push(s.error(
+                    "clients.rate",
+                    format!("is {rate}; it must be > 0 requests per second"),
+                ));
+                return None;
+            }
+            Some(Arrival::Poisson { rate_per_s: rate })
+        }
+        "closed" => {
+            if c.rate.is_some() {
+                p.push(s.error("clients.rate", "applies only to arrival = \"poisson\"; a closed loop is set by clients and think"));
+            }
+            let users = match c.clients {
+                None => {
+                    p.push(s.error("clients.clients", "is missing; arrival = \"closed\" needs the number of users, e.g. clients = 500"));
+                    None
+                }
+                Some(users) if users == 0 || users > MAX_USERS => {
+                    p.push(s.error(
+                        "clients.clients",
+                        format!(
+                            "is {users}; it must be between 1 and {MAX_USERS} (each user holds a request's state)"
+                        ),
+                    ));
+                    None
+                }
+                Some(users) => Some(users as u32),
+            };
+            let think = match &c.think {
+                Some(t) => keep(s.duration("clients.think", t), p),
+                None => {
+                    p.push(s.error("clients.think", "is missing; arrival = \"closed\" needs a mean think time, e.g. think = \"100ms\""));
+                    None
+                }
+            };
+            Some(Arrival::Closed {
+                users: users?,
+                think: think?,
+            })
+        }
+        other => {
+            p.push(s.error(
+                "clients.arrival",
+                format!("is {other:?};{} allowed: \"poisson\" (open loop) or \"closed\" (users wait for answers)", hint(other, &["poisson", "closed"])),
+            ));
+            None
+        }
+    }
+}
+
+/// `[cache]`; each problem goes to `p`.
+fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
     let c = &raw.cache;
-    let latency = s.duration("cache.latency", &c.latency)?;
+    let before = p.len();
+    let latency = keep(s.duration("cache.latency", &c.latency), p);
     if !(0.0..1.0).contains(&c.ttl_jitter) {
-        return Err(s.error(
+        p.push(s.error(
             "cache.ttl_jitter",
             format!(
                 "is {}; it must be in [0, 1): each SET draws ttl × U(1 − j, 1 + j)",
@@ -1094,22 +1199,24 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         ));
     }
     let prewarm = match c.prewarm.as_str() {
-        "none" => Prewarm::None,
-        "fresh" => Prewarm::Fresh,
-        "steady" => Prewarm::Steady,
+        "none" => Some(Prewarm::None),
+        "fresh" => Some(Prewarm::Fresh),
+        "steady" => Some(Prewarm::Steady),
         other => {
-            return Err(s.error(
+            p.push(s.error(
                 "cache.prewarm",
                 format!(
                     "is {other:?};{} allowed: \"none\" (start cold), \"fresh\" (every key just SET at time 0), \"steady\" (random remaining TTLs)",
                     hint(other, &["none", "fresh", "steady"])
                 ),
             ));
+            None
         }
     };
-    let maxmemory_bytes = size_value(&c.maxmemory, "cache.maxmemory", s)?;
-    let policy = EvictionPolicy::from_name(&c.policy).ok_or_else(|| {
-        s.error(
+    let maxmemory_bytes = keep(size_value(&c.maxmemory, "cache.maxmemory", s), p);
+    let policy = EvictionPolicy::from_name(&c.policy);
+    if policy.is_none() {
+        p.push(s.error(
             "cache.policy",
             format!(
                 "is {:?};{} allowed: {}",
@@ -1117,10 +1224,10 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
                 hint(&c.policy, &EvictionPolicy::NAMES),
                 EvictionPolicy::NAMES.join(", ")
             ),
-        )
-    })?;
+        ));
+    }
     if !(1..=64).contains(&c.samples) {
-        return Err(s.error(
+        p.push(s.error(
             "cache.samples",
             format!(
                 "is {}; maxmemory-samples must be between 1 and 64",
@@ -1128,9 +1235,11 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             ),
         ));
     }
-    let decay = s.duration("cache.lfu_decay_time", &c.lfu_decay_time)?;
-    if decay.0 % SimDuration::from_secs(60).0 != 0 {
-        return Err(s.error(
+    let decay = keep(s.duration("cache.lfu_decay_time", &c.lfu_decay_time), p);
+    if let Some(decay) = decay
+        && decay.0 % SimDuration::from_secs(60).0 != 0
+    {
+        p.push(s.error(
             "cache.lfu_decay_time",
             format!(
                 "is {}; Redis counts it in whole minutes, e.g. \"1m\" (\"0s\" = no decay)",
@@ -1139,7 +1248,7 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         ));
     }
     if !(1..=500).contains(&c.hz) {
-        return Err(s.error(
+        p.push(s.error(
             "cache.hz",
             format!("is {}; Redis allows hz between 1 and 500", c.hz),
         ));
@@ -1149,7 +1258,7 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         ("cache.ttl_overhead", c.ttl_overhead),
     ] {
         if bytes > MAX_OVERHEAD_BYTES {
-            return Err(s.error(
+            p.push(s.error(
                 key,
                 format!(
                     "is {bytes} bytes; it must be at most {MAX_OVERHEAD_BYTES} (1 MiB): Redis spends tens of bytes per key"
@@ -1157,7 +1266,67 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
             ));
         }
     }
-    Ok(Cache {
+    let compression = match &c.compression {
+        None => Some(None),
+        Some(z) => {
+            if !(z.ratio.is_finite() && z.ratio >= 1.0) {
+                p.push(s.error(
+                    "cache.compression.ratio",
+                    format!(
+                        "is {}; it must be >= 1 (uncompressed size / stored size)",
+                        z.ratio
+                    ),
+                ));
+            }
+            let cpu_per_kb = keep(s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb), p);
+            if let Some(cpu) = cpu_per_kb
+                && cpu > MAX_CPU_PER_KB
+            {
+                p.push(s.error(
+                    "cache.compression.cpu_per_kb",
+                    format!(
+                        "is {}; it must be at most {} per KB (a 512 MB value would already cost six days of CPU)",
+                        z.cpu_per_kb,
+                        format_duration(MAX_CPU_PER_KB)
+                    ),
+                ));
+            }
+            cpu_per_kb.map(|cpu_per_kb| {
+                Some(Compression {
+                    ratio: z.ratio,
+                    cpu_per_kb,
+                })
+            })
+        }
+    };
+    if !(0.0..1.0).contains(&c.corrupt_rate) {
+        p.push(s.error(
+            "cache.corrupt_rate",
+            format!(
+                "is {}; it must be in [0, 1): the share of cached reads that fail to deserialize",
+                c.corrupt_rate
+            ),
+        ));
+    }
+    let (
+        Some(latency),
+        Some(prewarm),
+        Some(maxmemory_bytes),
+        Some(policy),
+        Some(decay),
+        Some(compression),
+    ) = (
+        latency,
+        prewarm,
+        maxmemory_bytes,
+        policy,
+        decay,
+        compression,
+    )
+    else {
+        return None;
+    };
+    (p.len() == before).then(|| Cache {
         latency,
         ttl_jitter: c.ttl_jitter,
         prewarm,
@@ -1169,43 +1338,8 @@ fn cache(raw: &RawScenario, s: &Source) -> Result<Cache> {
         lfu_log_factor: c.lfu_log_factor,
         lfu_decay_minutes: (decay.0 / SimDuration::from_secs(60).0) as u32,
         hz: c.hz,
-        compression: match &c.compression {
-            None => None,
-            Some(z) => {
-                if !(z.ratio.is_finite() && z.ratio >= 1.0) {
-                    return Err(s.error(
-                        "cache.compression.ratio",
-                        format!(
-                            "is {}; it must be >= 1 (uncompressed size / stored size)",
-                            z.ratio
-                        ),
-                    ));
-                }
-                let cpu_per_kb = s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb)?;
-                if cpu_per_kb > MAX_CPU_PER_KB {
-                    return Err(s.error(
-                        "cache.compression.cpu_per_kb",
-                        format!(
-                            "is {}; it must be at most {} per KB (a 512 MB value would already cost six days of CPU)",
-                            z.cpu_per_kb,
-                            format_duration(MAX_CPU_PER_KB)
-                        ),
-                    ));
-                }
-                Some(Compression {
-                    ratio: z.ratio,
-                    cpu_per_kb,
-                })
-            }
-        },
-        corrupt_rate: if (0.0..1.0).contains(&c.corrupt_rate) {
-            c.corrupt_rate
-        } else {
-            return Err(s.error(
-                "cache.corrupt_rate",
-                format!("is {}; it must be in [0, 1): the share of cached reads that fail to deserialize", c.corrupt_rate),
-            ));
-        },
+        compression,
+        corrupt_rate: c.corrupt_rate,
     })
 }
 
@@ -1386,25 +1520,30 @@ fn ttl(text: Option<&str>, key: &str, s: &Source) -> Result<Option<SimDuration>>
     }
 }
 
-/// The key classes; without `[[clients.classes]]`, one class "default" with the cache and database settings.
-fn classes(raw: &RawScenario, s: &Source) -> Result<Vec<KeyClass>> {
-    let default_ttl = ttl(raw.cache.ttl.as_deref(), "cache.ttl", s)?;
-    let default_size = value_size(&raw.cache.value_size, "cache.value_size", s)?;
-    let default_query = distribution(&raw.database.query_time, "database.query_time", s)?;
+/// The key classes; without `[[clients.classes]]`, one class "default" with
+/// the cache and database settings. Each problem goes to `p`.
+fn classes(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Vec<KeyClass>> {
+    let before = p.len();
+    let default_ttl = keep(ttl(raw.cache.ttl.as_deref(), "cache.ttl", s), p);
+    let default_size = keep(value_size(&raw.cache.value_size, "cache.value_size", s), p);
+    let default_query = keep(
+        distribution(&raw.database.query_time, "database.query_time", s),
+        p,
+    );
     if raw.clients.classes.is_empty() {
-        return Ok(vec![KeyClass {
+        return Some(vec![KeyClass {
             name: "default".into(),
             share: 1.0,
-            ttl: default_ttl,
-            value_size: default_size,
-            query_time: default_query,
+            ttl: default_ttl?,
+            value_size: default_size?,
+            query_time: default_query?,
         }]);
     }
     let mut out: Vec<KeyClass> = Vec::new();
     for (i, c) in raw.clients.classes.iter().enumerate() {
         let key = |field: &str| format!("clients.classes[{i}].{field}");
-        if c.name.is_empty() || out.iter().any(|o| o.name == c.name) {
-            return Err(s.error(
+        if c.name.is_empty() || raw.clients.classes[..i].iter().any(|o| o.name == c.name) {
+            p.push(s.error(
                 &key("name"),
                 format!(
                     "is {:?}; class names must be non-empty and distinct",
@@ -1413,45 +1552,52 @@ fn classes(raw: &RawScenario, s: &Source) -> Result<Vec<KeyClass>> {
             ));
         }
         if !(c.share.is_finite() && c.share > 0.0) {
-            return Err(s.error(
+            p.push(s.error(
                 &key("share"),
                 format!("is {}; a share must be > 0", c.share),
             ));
         }
-        out.push(KeyClass {
-            name: c.name.clone(),
-            share: c.share,
-            ttl: match &c.ttl {
-                Some(t) => ttl(Some(t), &key("ttl"), s)?,
-                None => default_ttl,
-            },
-            value_size: match &c.value_size {
-                Some(v) => value_size(v, &key("value_size"), s)?,
-                None => default_size,
-            },
-            query_time: match &c.query_time {
-                Some(q) => distribution(q, &key("query_time"), s)?,
-                None => default_query,
-            },
-        });
+        let ttl = match &c.ttl {
+            Some(t) => keep(ttl(Some(t), &key("ttl"), s), p),
+            None => default_ttl,
+        };
+        let value_size = match &c.value_size {
+            Some(v) => keep(value_size(v, &key("value_size"), s), p),
+            None => default_size,
+        };
+        let query_time = match &c.query_time {
+            Some(q) => keep(distribution(q, &key("query_time"), s), p),
+            None => default_query,
+        };
+        if let (Some(ttl), Some(value_size), Some(query_time)) = (ttl, value_size, query_time) {
+            out.push(KeyClass {
+                name: c.name.clone(),
+                share: c.share,
+                ttl,
+                value_size,
+                query_time,
+            });
+        }
     }
-    let total: f64 = out.iter().map(|c| c.share).sum();
-    if (total - 1.0).abs() > 1e-6 {
-        return Err(s.error(
+    let total: f64 = raw.clients.classes.iter().map(|c| c.share).sum();
+    if total.is_finite() && (total - 1.0).abs() > 1e-6 {
+        p.push(s.error(
             "clients.classes",
             format!("shares add up to {total}; they must add up to 1"),
         ));
     }
-    if out.len() > u8::MAX as usize {
-        return Err(s.error("clients.classes", "at most 255 classes are supported"));
+    if raw.clients.classes.len() > u8::MAX as usize {
+        p.push(s.error("clients.classes", "at most 255 classes are supported"));
     }
-    Ok(out)
+    (p.len() == before).then_some(out)
 }
 
-fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
+/// `[database]`; each problem goes to `p`.
+fn database(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Database> {
     let d = &raw.database;
+    let before = p.len();
     if d.connections == 0 || d.connections > 1_000_000 {
-        return Err(s.error(
+        p.push(s.error(
             "database.connections",
             format!(
                 "is {}; the pool must have between 1 and 1000000 connections",
@@ -1459,27 +1605,25 @@ fn database(raw: &RawScenario, s: &Source) -> Result<Database> {
             ),
         ));
     }
-    let pool_timeout = d
-        .pool_timeout
-        .as_deref()
-        .map(|t| s.positive_duration("database.pool_timeout", t))
-        .transpose()?;
-    let cores = match d.cores {
-        Some(0) => {
-            return Err(s.error(
-                "database.cores",
-                "is 0; it must be at least 1 (or absent: no CPU limit)",
-            ));
-        }
-        Some(c) if c > u32::MAX as u64 => {
-            return Err(s.error("database.cores", format!("is {c}; too large")));
-        }
-        other => other.map(|c| c as u32),
+    let pool_timeout = match d.pool_timeout.as_deref() {
+        Some(t) => keep(s.positive_duration("database.pool_timeout", t), p).map(Some),
+        None => Some(None),
     };
-    Ok(Database {
+    match d.cores {
+        Some(0) => p.push(s.error(
+            "database.cores",
+            "is 0; it must be at least 1 (or absent: no CPU limit)",
+        )),
+        Some(c) if c > u32::MAX as u64 => {
+            p.push(s.error("database.cores", format!("is {c}; too large")))
+        }
+        _ => {}
+    }
+    let pool_timeout = pool_timeout?;
+    (p.len() == before).then(|| Database {
         connections: d.connections as u32,
         pool_timeout,
-        cores,
+        cores: d.cores.map(|c| c as u32),
     })
 }
 
@@ -1566,51 +1710,58 @@ pub fn distribution(raw: &RawDistribution, key: &str, s: &Source) -> Result<Dist
     })
 }
 
-fn strategy(raw: &RawScenario, s: &Source) -> Result<Strategy> {
+/// `[strategy]`: its kind, then the kind's options.
+fn strategy(raw: &RawScenario, s: &Source) -> std::result::Result<Strategy, Vec<Error>> {
     let st = &raw.strategy;
     let name = st.kind.as_str();
-    let kind = strategy::kind(name).ok_or_else(|| {
-        s.error(
-            "strategy.kind",
-            format!(
-                "is {name:?};{} allowed: {}",
-                hint(
-                    name,
-                    &strategy::KINDS.iter().map(|k| k.name).collect::<Vec<_>>()
+    let kind = strategy::kind(name)
+        .ok_or_else(|| {
+            s.error(
+                "strategy.kind",
+                format!(
+                    "is {name:?};{} allowed: {}",
+                    hint(
+                        name,
+                        &strategy::KINDS.iter().map(|k| k.name).collect::<Vec<_>>()
+                    ),
+                    strategy::KINDS
+                        .iter()
+                        .map(|k| format!("\"{}\"", k.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
-                strategy::KINDS
-                    .iter()
-                    .map(|k| format!("\"{}\"", k.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
-    if let Some(option) = st
+            )
+        })
+        .map_err(|e| vec![e])?;
+    let takes = if kind.options.is_empty() {
+        "no options".to_string()
+    } else {
+        kind.options.join(", ")
+    };
+    let unknown: Vec<Error> = st
         .options
         .keys()
-        .find(|o| !kind.options.contains(&o.as_str()))
-    {
-        let takes = if kind.options.is_empty() {
-            "no options".to_string()
-        } else {
-            kind.options.join(", ")
-        };
-        let problem = if strategy::KINDS
-            .iter()
-            .any(|k| k.options.contains(&option.as_str()))
-        {
-            format!("does not apply to kind = \"{name}\", which takes {takes}")
-        } else {
-            format!(
-                "is not a strategy option;{} kind = \"{name}\" takes {takes}",
-                hint(option, kind.options)
-            )
-        };
-        return Err(s.error(&format!("strategy.{option}"), problem));
+        .filter(|o| !kind.options.contains(&o.as_str()))
+        .map(|option| {
+            let problem = if strategy::KINDS
+                .iter()
+                .any(|k| k.options.contains(&option.as_str()))
+            {
+                format!("does not apply to kind = \"{name}\", which takes {takes}")
+            } else {
+                format!(
+                    "is not a strategy option;{} kind = \"{name}\" takes {takes}",
+                    hint(option, kind.options)
+                )
+            };
+            s.error(&format!("strategy.{option}"), problem)
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(unknown);
     }
     Strategy::parse(kind, &strategy::Options::new(&st.options))
-        .map_err(|p| s.error(&p.key, p.message))
+        .map_err(|p| vec![s.error(&p.key, p.message)])
 }
 
 /// The `[[events]]`, in time order; each event's problem goes to `problems`.
@@ -1642,7 +1793,8 @@ fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Resu
                 &key("at"),
                 format!(
                     "is {}, not before the end of the run ({})",
-                    e.at, raw.duration
+                    e.at,
+                    format_duration(duration)
                 ),
             ));
         }
@@ -1696,19 +1848,29 @@ fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Resu
                 ])?;
                 needs("rank", e.rank.is_some())?;
                 let rank = e.rank.unwrap_or_default();
-                if rank == 0 || rank > raw.clients.keys {
+                if raw.clients.trace.is_some() {
+                    return Err(s.error(
+                        &key("kind"),
+                        "is \"evict\", which names a key by its popularity rank: only synthetic clients have ranks; in a trace, a delete record invalidates a key",
+                    ));
+                }
+                let keys = raw.clients.keys.unwrap_or(u64::MAX); // missing: reported in [clients]
+                if rank == 0 || rank > keys {
                     return Err(s.error(
                         &key("rank"),
-                        format!(
-                            "is {rank}; ranks go from 1 (hottest) to clients.keys = {}",
-                            raw.clients.keys
-                        ),
+                        format!("is {rank}; ranks go from 1 (hottest) to clients.keys = {keys}"),
                     ));
                 }
                 FaultKind::Evict { rank: rank as u32 }
             }
             "spike" => {
                 forbid(&[("rank", e.rank.is_some()), ("factor", e.factor.is_some())])?;
+                if raw.clients.trace.is_some() {
+                    return Err(s.error(
+                        &key("kind"),
+                        "is \"spike\", which multiplies the synthetic request rate; a trace's arrivals are its own: replay it faster with clients.trace.speed",
+                    ));
+                }
                 needs("rate", e.rate.is_some())?;
                 let multiplier = e.rate.unwrap_or_default();
                 if !(multiplier.is_finite() && multiplier > 0.0) {

@@ -253,8 +253,9 @@ impl Reader {
                 at.key + 1
             ))
         })?;
+        // An empty size (a delete's, say) is no size: cache.value_size applies.
         let size = match at.size {
-            Some(i) => {
+            Some(i) if !self.field(i, "size")?.is_empty() => {
                 let n = self.number(i, "size")?;
                 Some(u32::try_from(n).map_err(|_| {
                     self.error(format!(
@@ -262,7 +263,7 @@ impl Reader {
                     ))
                 })?)
             }
-            None => None,
+            _ => None,
         };
         let op = match at.op {
             Some(i) => {
