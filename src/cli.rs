@@ -178,6 +178,27 @@ pub enum Command {
         #[arg(default_value = "scenario.toml")]
         file: PathBuf,
     },
+    /// Fit synthetic clients to a trace scenario's trace, and measure how well they predict it.
+    ///
+    /// Reads the trace of SCENARIO's clients.trace once and writes DIR: scenario.toml (the
+    /// same scenario with synthetic clients instead of the trace: keys, Zipf exponent by
+    /// maximum likelihood, Poisson rate, churn, lognormal value sizes, TTL classes),
+    /// fit.json (the parameters, how well each fits, the replay's and the fitted
+    /// scenario's hit ratios under the same cache) and fit.png (the trace against each
+    /// fitted law). Prints what the fit could not capture.
+    Fit {
+        /// The scenario file (TOML) with a clients.trace.
+        scenario: PathBuf,
+        /// Output directory [default: results/<scenario name>-fit/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario value, e.g. --set cache.maxmemory=256mb.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Print fit.json on stdout (the human text goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Draw several runs of one scenario on shared axes, labelled by what differs between them.
     ///
     /// Each DIR is a run directory (`stampede run` writes them); the runs must be of one
@@ -256,6 +277,9 @@ pub fn execute(cli: Cli) -> Result<i32> {
     {
         JSON_ON_STDOUT.store(report.json, std::sync::atomic::Ordering::Relaxed);
     }
+    if let Command::Fit { json: true, .. } = &cli.command {
+        JSON_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     match cli.command {
         Command::Run {
             scenario,
@@ -280,6 +304,12 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Init { file } => init(&file),
         Command::Merge { dirs, out } => merge(&dirs, out),
         Command::Compare { dirs, out } => compare(&dirs, out),
+        Command::Fit {
+            scenario,
+            out,
+            sets,
+            json,
+        } => fit(&scenario, out, &sets, json),
         Command::Plan {
             scenario,
             vary,
@@ -1173,6 +1203,96 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
         say(&format!("wrote {}", path.display()));
     }
     Ok(0)
+}
+
+fn fit(scenario: &Path, out: Option<PathBuf>, sets: &[String], json: bool) -> Result<i32> {
+    let (replayed, raw) = crate::fit::load(scenario, sets)?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(format!("{}-fit", raw.name)));
+    let staged = stage_out(&dir)?;
+    say(&format!(
+        "stampede fit {}: reading the trace, then replaying it beside the fitted scenario",
+        raw.name
+    ));
+    let outcome = crate::fit::fit(&replayed, &raw)?;
+    let files = [
+        (report::SCENARIO_FILE, outcome.scenario_toml()),
+        (
+            "fit.json",
+            serde_json::to_string_pretty(&outcome.json()).expect("JSON values serialise") + "\n",
+        ),
+    ];
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = staged.path().join(name);
+        std::fs::write(&path, text).map_err(|e| Error::output(&path, e))?;
+        written.push(path);
+    }
+    let chart = staged.path().join("fit.png");
+    report::plot::draw(&chart, &crate::fit::FitChart::of(&outcome))?;
+    written.push(chart);
+    outdir::record(staged.path(), &written)?;
+    staged.commit()?;
+    say(&fit_text(&outcome, &dir));
+    if json {
+        say_json(&outcome.json());
+    }
+    Ok(0)
+}
+
+/// What `stampede fit` prints: each fitted law, the prediction, what is missing.
+fn fit_text(o: &crate::fit::Outcome, dir: &Path) -> String {
+    use crate::report::plot::thousands;
+    let f = &o.fit;
+    let p = &o.profile;
+    let mut text = format!(
+        "  trace       {} reads of {} keys over {:.1} s ({} writes, {} deletes)\n",
+        thousands(p.reads as f64),
+        thousands(f.keys as f64),
+        p.span_ns as f64 / 1e9,
+        thousands(p.writes as f64),
+        thousands(p.deletes as f64)
+    );
+    text += &format!(
+        "  popularity  Zipf exponent {:.4} (KS distance {:.3})\n",
+        f.zipf, f.zipf_distance
+    );
+    text += &format!("  arrivals    Poisson at {:.4} reads/s", f.rate_per_s);
+    if let Some(d) = f.dispersion {
+        text += &format!(" (dispersion over 1 s windows {d:.2}; Poisson gives 1)");
+    }
+    text += &format!("\n  churn       {:.4} keys/s\n", f.churn_per_s);
+    if let Some(s) = f.sizes {
+        text += &format!(
+            "  sizes       lognormal, median {} bytes, sigma {:.3}\n",
+            thousands(s.median),
+            s.sigma
+        );
+    }
+    for c in &f.classes {
+        text += &format!(
+            "  class       {} ({:.1} % of keys)\n",
+            c.ttl.name(),
+            c.share * 100.0
+        );
+    }
+    text += &format!(
+        "  prediction  hit ratio {:.4} replayed, {:.4} fitted ({:+.2} points); byte hit ratio {:.4} and {:.4}\n",
+        o.hit_ratio.0,
+        o.hit_ratio.1,
+        o.error_points(),
+        o.byte_hit_ratio.0,
+        o.byte_hit_ratio.1
+    );
+    if !f.not_captured.is_empty() {
+        text += "  not captured:\n";
+        for m in &f.not_captured {
+            text += &format!("    - {m}\n");
+        }
+    }
+    text + &format!(
+        "  wrote {}/ (scenario.toml, fit.json, fit.png)",
+        dir.display()
+    )
 }
 
 fn compare(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<i32> {

@@ -214,7 +214,15 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         util = s.db_utilization * 100.0,
         pto = s.pool_timeouts,
     );
-    text + &strategy_line
+    let trace_line = if s.writes + s.deletes > 0 {
+        format!(
+            "\n  trace      {} writes   {} deletes   (stored or removed without a query)",
+            s.writes, s.deletes
+        )
+    } else {
+        String::new()
+    };
+    text + &strategy_line + &trace_line
 }
 
 /// Writes `bytes` as `dir/name` atomically, creating `dir`.

@@ -30,6 +30,8 @@
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
 //! - `compare`: issue 11: `stampede compare` aligns runs of one scenario and
 //!   labels them by what differs; unrelated scenarios and non-runs exit 2.
+//! - `fit`: issue 12: `stampede fit` recovers generated workloads, predicts
+//!   their hit ratio, and reports its limits on the real trace.
 //! - `report_html`: issue 11: `report.html` in every output directory,
 //!   self-contained, identical for any --jobs, rendered by headless Chromium.
 
@@ -42,6 +44,7 @@ mod command_line;
 mod common;
 mod compare;
 mod determinism;
+mod fit;
 mod generated_input;
 mod guards;
 mod invariants;
