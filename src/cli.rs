@@ -623,7 +623,7 @@ fn sweep(
     report::write_atomic_in(
         &partial,
         report::SCENARIO_FILE,
-        report::resolved_toml(&raw).as_bytes(),
+        report::resolved_toml(&raw, &partial).as_bytes(),
     )
     .map_err(|e| Error::BadInput(format!("--out {}: {e}", dir.display())))?;
     tasks.retain(|t| !kept.iter().any(|k| (k.point, k.replicate) == *t));
@@ -702,7 +702,7 @@ fn sweep(
         report::write_atomic_in(
             staged.path(),
             report::SCENARIO_FILE,
-            report::resolved_toml(&raw).as_bytes(),
+            report::resolved_toml(&raw, staged.path()).as_bytes(),
         )?;
         staged.commit()?;
         remove_dir_if_exists(&partial)?;
@@ -745,8 +745,9 @@ fn output_dir(
     }
     let plain = Path::new("results").join(base);
     let same = sets.is_empty()
-        || scenario::load(path, &[])
-            .is_ok_and(|(_, file)| report::resolved_toml(&file) == report::resolved_toml(raw));
+        || scenario::load(path, &[]).is_ok_and(|(_, file)| {
+            report::resolved_toml(&file, &plain) == report::resolved_toml(raw, &plain)
+        });
     if same {
         return (plain, String::new());
     }
@@ -1215,10 +1216,11 @@ fn fit(scenario: &Path, out: Option<PathBuf>, sets: &[String], json: bool) -> Re
     ));
     let outcome = crate::fit::fit(&replayed, &raw)?;
     let files = [
-        (report::SCENARIO_FILE, outcome.scenario_toml()),
+        (report::SCENARIO_FILE, outcome.scenario_toml(&dir)),
         (
             "fit.json",
-            serde_json::to_string_pretty(&outcome.json()).expect("JSON values serialise") + "\n",
+            serde_json::to_string_pretty(&outcome.json(&dir)).expect("JSON values serialise")
+                + "\n",
         ),
     ];
     let mut written = Vec::new();
@@ -1234,7 +1236,7 @@ fn fit(scenario: &Path, out: Option<PathBuf>, sets: &[String], json: bool) -> Re
     staged.commit()?;
     say(&fit_text(&outcome, &dir));
     if json {
-        say_json(&outcome.json());
+        say_json(&outcome.json(&dir));
     }
     Ok(0)
 }

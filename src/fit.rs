@@ -433,13 +433,20 @@ pub fn fit(replayed: &Scenario, raw: &RawScenario) -> Result<Outcome> {
 }
 
 impl Outcome {
-    /// The fitted scenario as `scenario.toml` records it: the fit's verdict
-    /// in comments, then the resolved scenario.
-    pub fn scenario_toml(&self) -> String {
+    /// The trace as named from directory `dir` (where the outputs go).
+    fn trace_from(&self, dir: &Path) -> String {
+        scenario::trace::relative(dir, &self.trace)
+            .display()
+            .to_string()
+    }
+
+    /// The fitted scenario as `scenario.toml` in `dir` records it: the fit's
+    /// verdict in comments, then the resolved scenario.
+    pub fn scenario_toml(&self, dir: &Path) -> String {
         let mut text = format!(
             "# Fitted by `stampede fit` to {} (scenario {:?}).\n\
              # Under the same cache, the replay's hit ratio is {:.4} and this scenario's {:.4} ({:+.2} points).\n",
-            self.trace.display(),
+            self.trace_from(dir),
             self.name,
             self.hit_ratio.0,
             self.hit_ratio.1,
@@ -456,14 +463,14 @@ impl Outcome {
         (self.hit_ratio.1 - self.hit_ratio.0) * 100.0
     }
 
-    /// `fit.json`: the parameters, how well each fits, and the prediction.
-    pub fn json(&self) -> serde_json::Value {
+    /// `fit.json` in `dir`: the parameters, how well each fits, and the prediction.
+    pub fn json(&self, dir: &Path) -> serde_json::Value {
         let f = &self.fit;
         let p = &self.profile;
         serde_json::json!({
             "scenario": self.name,
             "trace": {
-                "path": self.trace.display().to_string(),
+                "path": self.trace_from(dir),
                 "reads": p.reads,
                 "writes": p.writes,
                 "deletes": p.deletes,

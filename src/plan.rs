@@ -417,7 +417,8 @@ pub fn write(
     }
     let mut files = OutputDir::create(dir)?;
     files.put(PLAN_FILE, &crate::report::csv_bytes(csv))?;
-    files.put(SCENARIO_FILE, resolved_toml(&subject.raw).as_bytes())?;
+    let resolved = resolved_toml(&subject.raw, dir);
+    files.put(SCENARIO_FILE, resolved.as_bytes())?;
     let chart = dir.join("plan.png");
     plot::draw(&chart, &figure(subject, request, outcome))?;
     files.written.push(chart);
@@ -426,13 +427,21 @@ pub fn write(
         request,
         outcome,
         &plot::svg(&figure(subject, request, outcome))?,
+        &resolved,
     );
     files.put(html::HTML_FILE, page.as_bytes())?;
     Ok(files.written)
 }
 
-/// The plan's `report.html`: the question, the answer, every value tried, the chart.
-fn page(subject: &Subject, request: &Request, outcome: &Outcome, chart: &str) -> String {
+/// The plan's `report.html`: the question, the answer, every value tried,
+/// the chart and the resolved scenario.
+fn page(
+    subject: &Subject,
+    request: &Request,
+    outcome: &Outcome,
+    chart: &str,
+    resolved: &str,
+) -> String {
     let goal = if request.largest {
         "largest"
     } else {
@@ -506,7 +515,7 @@ fn page(subject: &Subject, request: &Request, outcome: &Outcome, chart: &str) ->
         svg: chart.to_string(),
     }]);
     page.heading("Resolved scenario");
-    page.code("scenario.toml", &resolved_toml(&subject.raw), false);
+    page.code("scenario.toml", resolved, false);
     page.finish()
 }
 

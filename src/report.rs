@@ -71,7 +71,7 @@ pub fn write_run(
     put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
     put(TIMESERIES_FILE, to_csv(&output.timeseries))?;
     put(CLASSES_FILE, to_csv(&output.class_rows))?;
-    let mut resolved = resolved_toml(raw);
+    let mut resolved = resolved_toml(raw, dir);
     for o in &scenario.overrides {
         resolved.insert_str(
             resolved.find('\n').map_or(0, |i| i + 1),
@@ -91,7 +91,7 @@ pub fn write_run(
         let (rows, classes) = (&output.timeseries, &output.class_rows);
         plot::run_charts(scratch, scenario, rows, classes, plot::Format::Svg)
     })?;
-    let page = html::run_page(scenario, &resolved_toml(raw), &output.summary, &charts);
+    let page = html::run_page(scenario, &resolved_toml(raw, dir), &output.summary, &charts);
     let path = dir.join(html::HTML_FILE);
     write_atomic(&path, page.as_bytes())?;
     written.push(path);
@@ -126,11 +126,21 @@ pub fn csv_header<R: std::io::Read>(
     Ok(reader.headers()?.iter().map(String::from).collect())
 }
 
-/// The resolved scenario (defaults and overrides applied) as TOML.
-pub fn resolved_toml(raw: &RawScenario) -> String {
+/// The resolved scenario (defaults and overrides applied) as TOML, to be
+/// written into directory `dir`: a trace is named relative to `dir`, so the
+/// file replays the same trace from there (and reads the same on every
+/// machine with the same layout).
+pub fn resolved_toml(raw: &RawScenario, dir: &Path) -> String {
+    let mut raw = std::borrow::Cow::Borrowed(raw);
+    if let Some(trace) = &raw.clients.trace {
+        let path = crate::scenario::trace::relative(dir, Path::new(&trace.path));
+        if let Some(trace) = &mut raw.to_mut().clients.trace {
+            trace.path = path.display().to_string();
+        }
+    }
     format!(
         "# Resolved scenario: every default and --set override applied.\n{}",
-        toml::to_string_pretty(raw).expect("a raw scenario always serialises")
+        toml::to_string_pretty(&*raw).expect("a raw scenario always serialises")
     )
 }
 

@@ -348,6 +348,13 @@ pub fn from_text(text: &str, origin: &Path, sets: &[String]) -> Result<(Scenario
             // A trace's default duration is its span: recorded as resolved.
             raw.duration
                 .get_or_insert_with(|| crate::time::format_duration(scenario.duration));
+            // The trace by its absolute path: wherever the resolved scenario
+            // is written, `report::resolved_toml` names it from there.
+            if let (Some(trace), Arrival::Trace(replay)) =
+                (&mut raw.clients.trace, &scenario.clients.arrival)
+            {
+                trace.path = replay.path.display().to_string();
+            }
             scenario.overrides = text
                 .lines()
                 .filter_map(|l| l.strip_prefix(OVERRIDE_COMMENT))

@@ -403,6 +403,26 @@ mod scenarios {
             resolved.contains(&format!("duration = \"{span}\"")),
             "{resolved}"
         );
+        // The resolved scenario names the trace from where it was written:
+        // run again from there, it replays the same trace to the same numbers.
+        assert!(
+            resolved.contains(&format!("path = \"../{file}\"")),
+            "{resolved}"
+        );
+        let again = stampede(&[
+            "run",
+            out_dir.join("scenario.toml").to_str().unwrap(),
+            "--out",
+            dir.path().join("again").to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ]);
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(again.stdout, out.stdout, "the same summary");
         serde_json::from_slice(&out.stdout).expect("JSON on stdout")
     }
 

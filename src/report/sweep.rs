@@ -726,7 +726,8 @@ pub fn write_sweep(
     let mut files = OutputDir::create(dir)?;
     files.put(SWEEP_FILE, &super::csv_bytes(rows))?;
     files.put(AGGREGATE_FILE, &table.to_csv())?;
-    files.put(SCENARIO_FILE, resolved_toml(raw).as_bytes())?;
+    let toml = resolved_toml(raw, dir);
+    files.put(SCENARIO_FILE, toml.as_bytes())?;
     let charts = sweep_charts(dir, &sweep.name, &table, &ChartOptions::default())?;
     let report = sweep_report(raw, sweep, &table, &charts);
     files.written.extend(charts);
@@ -738,7 +739,6 @@ pub fn write_sweep(
         };
         sweep_charts(scratch, &sweep.name, &table, &options)
     })?;
-    let toml = resolved_toml(raw);
     let page = super::html::sweep_page(
         sweep,
         &toml,

@@ -1,6 +1,6 @@
 //! `clients.trace`: from the raw table to a checked, indexed [`Replay`].
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::raw::{RawColumns, RawTrace};
@@ -61,7 +61,7 @@ pub fn replay(raw: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Arc<Repl
     let format = format.filter(|_| p.len() == before)?;
     // Relative to the scenario file's folder, as the file is read.
     let folder = Path::new(s.file).parent().unwrap_or(Path::new(""));
-    let path = folder.join(&raw.path);
+    let path = absolute(&folder.join(&raw.path));
     let index = Index::build(&path, &format).map_err(|e| {
         s.error(
             &key("path"),
@@ -172,4 +172,44 @@ fn column(field: &str, value: &toml::Value, s: &Source, p: &mut Vec<Error>) -> O
             None
         }
     }
+}
+
+/// `path` made absolute (against the working directory) and normalised
+/// lexically (`.` and `..` folded, symbolic links left alone), so that the
+/// same files give the same text on every machine that lays them out alike.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(path),
+        _ => path.to_path_buf(),
+    };
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `target` as a path relative to the directory `dir` (both made
+/// [`absolute`]): how a scenario written into `dir` names a trace.
+pub fn relative(dir: &Path, target: &Path) -> PathBuf {
+    let (dir, target) = (absolute(dir), absolute(target));
+    let common = dir
+        .components()
+        .zip(target.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in dir.components().skip(common) {
+        out.push("..");
+    }
+    for part in target.components().skip(common) {
+        out.push(part);
+    }
+    out
 }
