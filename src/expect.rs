@@ -37,7 +37,8 @@ impl Op {
         (">", Op::Gt),
     ];
 
-    fn symbol(self) -> &'static str {
+    /// The operator as written: "<", ">=".
+    pub(crate) fn symbol(self) -> &'static str {
         Op::ALL
             .iter()
             .find(|(_, op)| *op == self)

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::expect::Expectation;
 use crate::metrics::flatten;
 use crate::report::plot::{self, Figure, Panel, Series};
-use crate::report::sweep::{metric_label, param_label, significant};
+use crate::report::sweep::{metric_label, param_label, param_value_in_words, significant};
 use crate::report::{OutputDir, SCENARIO_FILE, html, resolved_toml};
 use crate::scenario::{self, RawScenario, Scenario};
 use crate::stats::Stat;
@@ -519,14 +519,17 @@ fn page(
     page.finish()
 }
 
-/// The scenario's name with the `--set` overrides of the plan, if any:
-/// `hot-key-expiry (strategy.kind = lock)`.
+/// The scenario's name with the `--set` overrides of the plan in words, if
+/// any: `hot-key-expiry (request rate = 60,000 req/s, mitigation = lock)`.
 fn variant_name(subject: &Subject) -> String {
     let sets: Vec<String> = subject
         .sets
         .iter()
         .map(|s| match s.split_once('=') {
-            Some((p, v)) => format!("{} = {}", p.trim(), v.trim()),
+            Some((p, v)) => {
+                let (name, value) = param_value_in_words(p.trim(), v.trim());
+                format!("{name} = {value}")
+            }
             None => s.clone(),
         })
         .collect();
@@ -543,6 +546,26 @@ fn param_words_lower(path: &str) -> String {
     match label.rfind(" (") {
         Some(i) if label.ends_with(')') && label != path => label[..i].to_string(),
         _ => label,
+    }
+}
+
+/// An expectation in words, the threshold with the metric's unit:
+/// `latency_ms.p999 < 500` → "p99.9 latency < 500 ms".
+fn expectation_in_words(e: &Expectation) -> String {
+    let label = metric_label(&e.metric);
+    let (name, unit) = match label.rfind(" (") {
+        Some(i) if label.ends_with(')') => (&label[..i], &label[i + 2..label.len() - 1]),
+        _ => (label.as_str(), ""),
+    };
+    let threshold = if e.threshold.abs() >= 10_000.0 {
+        plot::tick_label(&e.threshold)
+    } else {
+        e.threshold.to_string()
+    };
+    match unit {
+        // A range, not a unit: "DB utilisation (0-1)".
+        "" | "0-1" => format!("{name} {} {threshold}", e.op.symbol()),
+        unit => format!("{name} {} {threshold} {unit}", e.op.symbol()),
     }
 }
 
@@ -584,7 +607,10 @@ fn figure(subject: &Subject, request: &Request, outcome: &Outcome) -> Figure {
             ];
             Panel {
                 log_y: lo > 0.0 && hi / lo > 20.0,
-                reference: Some((e.threshold, format!("threshold: {e}"))),
+                reference: Some((
+                    e.threshold,
+                    format!("threshold: {}", expectation_in_words(e)),
+                )),
                 x_reference: outcome
                     .answer
                     .map(|a| (a, format!("answer: {}", request.show(a)))),

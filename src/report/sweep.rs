@@ -429,21 +429,28 @@ fn param_words(path: &str) -> (String, Option<&'static str>) {
     (name.to_string(), unit)
 }
 
+/// A parameter and its value in words, the value with its unit:
+/// `clients.rate`, `60000` → ("request rate", "60,000 req/s").
+pub fn param_value_in_words(path: &str, value: &str) -> (String, String) {
+    let (name, unit) = param_words(path);
+    let value = match value.parse::<f64>() {
+        Ok(v) if v.abs() >= 10_000.0 => plot::tick_label(&v),
+        _ => value.to_string(),
+    };
+    match unit {
+        Some(u) if u != "fraction" => (name, format!("{value} {u}")),
+        _ => (name, value),
+    }
+}
+
 /// "clients.zipf=0.8, strategy.kind=lock" in words: "Zipf exponent: 0.8, mitigation: lock".
 pub fn params_in_words(label: &str) -> String {
     label
         .split(", ")
         .map(|part| match part.split_once('=') {
             Some((path, value)) => {
-                let (name, unit) = param_words(path);
-                let value = match value.parse::<f64>() {
-                    Ok(v) if v.abs() >= 10_000.0 => plot::tick_label(&v),
-                    _ => value.to_string(),
-                };
-                match unit {
-                    Some(u) if u != "fraction" => format!("{name}: {value} {u}"),
-                    _ => format!("{name}: {value}"),
-                }
+                let (name, value) = param_value_in_words(path, value);
+                format!("{name}: {value}")
             }
             None => part.to_string(),
         })

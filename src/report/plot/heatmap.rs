@@ -4,9 +4,11 @@
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::FontTransform;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::text::text_size;
 use super::{DrawResult, FONT, Paint, draw_heading, log_ticks, tick_label};
 
 /// One panel: a grid of cells, `cells[y][x]`, empty where no point was run.
@@ -37,6 +39,36 @@ pub struct Heatmap {
 
 /// Width of the colour bar area, pixels.
 const BAR_WIDTH: u32 = 160;
+/// Width of the colour bar's label area (tick labels and axis title), pixels.
+const BAR_LABEL_AREA: u32 = 92;
+/// Length of the colour bar's tick marks, pixels (what plotters picks for
+/// the bar, 5 % of its width); plotters sets the tick labels twice this far
+/// from the axis.
+const BAR_TICK: i32 = 3;
+/// Font sizes of the colour bar's tick labels and axis title, pixels.
+const BAR_TICK_FONT: u32 = 14;
+const BAR_TITLE_FONT: u32 = 15;
+/// Gap between the colour bar's widest tick label and its axis title, pixels.
+const BAR_TITLE_GAP: f64 = 12.0;
+
+/// Where the colour bar's axis title is anchored, relative to `area` (its
+/// right edge, the letters' tops, centred vertically on the bar): `BAR_TITLE_GAP`
+/// right of the widest tick label, `widest` pixels wide, and never past the
+/// area's right edge.
+fn bar_title_position<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (xs, ys): (std::ops::Range<i32>, std::ops::Range<i32>),
+    widest: f64,
+) -> (i32, i32) {
+    let (base_x, base_y) = area.get_base_pixel();
+    let (width, _) = area.dim_in_pixel();
+    let height = text_size("Ag", BAR_TITLE_FONT as f64).1;
+    let labels_end = (xs.end - base_x) as f64 + 2.0 * BAR_TICK as f64 + widest;
+    let x = (labels_end + BAR_TITLE_GAP + height)
+        .round()
+        .min(width as f64) as i32;
+    (x, (ys.start + ys.end) / 2 - base_y)
+}
 
 impl Heatmap {
     fn columns(&self) -> usize {
@@ -202,18 +234,37 @@ impl Heatmap {
             .margin_top(40)
             .margin_bottom(60)
             .margin_left(6)
-            .right_y_label_area_size(92)
+            .right_y_label_area_size(BAR_LABEL_AREA)
             .build_cartesian_2d(0.0..1.0, y_spec)?;
-        let scale = if log { ", log scale" } else { "" };
+        // The tick labels drawn, to set the axis title just right of the widest.
+        let drawn = std::cell::RefCell::new(Vec::new());
+        let label = |v: &f64| {
+            let text = tick_label(v);
+            drawn.borrow_mut().push(text.clone());
+            text
+        };
         chart
             .configure_mesh()
             .disable_mesh()
             .disable_x_axis()
-            .y_desc(format!("{}{scale}", self.value_label))
-            .y_label_formatter(&tick_label)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
+            .set_tick_mark_size(LabelAreaPosition::Right, BAR_TICK)
+            .y_label_formatter(&label)
+            .label_style((FONT, BAR_TICK_FONT))
             .draw()?;
+        let widest = drawn
+            .borrow()
+            .iter()
+            .map(|t| text_size(t, BAR_TICK_FONT as f64).0.ceil())
+            .fold(0.0, f64::max);
+        let scale = if log { ", log scale" } else { "" };
+        let title = format!("{}{scale}", self.value_label);
+        let (x, y) = bar_title_position(area, chart.plotting_area().get_pixel_range(), widest);
+        // Turned a quarter clockwise, as plotters sets a right axis title: the
+        // top of the letters faces right, so the anchor is the title's right edge.
+        let style = TextStyle::from((FONT, BAR_TITLE_FONT).into_font())
+            .transform(FontTransform::Rotate90)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(&title, &style, (x, y))?;
         let steps = 100;
         let edge = |k: usize| {
             let t = k as f64 / steps as f64;
