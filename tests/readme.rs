@@ -27,6 +27,8 @@ enum Shown {
     Gigabytes,
     /// Milliseconds shown as whole seconds: 3 s.
     MsAsSeconds,
+    /// A ratio as a whole percentage: 29 %.
+    Percent,
 }
 
 impl Shown {
@@ -38,6 +40,7 @@ impl Shown {
             Shown::Millions => format!("{:.2} M", x / 1e6),
             Shown::Gigabytes => format!("{:.2} GB", x / 1e9),
             Shown::MsAsSeconds => format!("{:.0} s", x / 1000.0),
+            Shown::Percent => format!("{:.0} %", x * 100.0),
         }
     }
 }
@@ -73,6 +76,43 @@ fn metric(dir: &str, path: &str) -> f64 {
 
 /// The claims: (README phrase with `{}`, run directory, metric, rounding).
 const CLAIMS: &[(&str, &str, &str, Shown)] = &[
+    // Replaying a trace (issue 12).
+    (
+        "database: {} duplicate queries and a p99.9",
+        "trace-invalidation",
+        "duplicate_queries",
+        Shown::Commas,
+    ),
+    (
+        "p99.9 of {} ms, where",
+        "trace-invalidation",
+        "latency_ms.p999",
+        Shown::Decimals(0),
+    ),
+    (
+        "makes it {} queries with no duplicates",
+        "trace-invalidation-coalesce",
+        "db_queries",
+        Shown::Commas,
+    ),
+    (
+        "no duplicates and {} ms",
+        "trace-invalidation-coalesce",
+        "latency_ms.p999",
+        Shown::Decimals(0),
+    ),
+    (
+        "Redis hits {} of them",
+        "cloudphysics-replay",
+        "hit_ratio",
+        Shown::Percent,
+    ),
+    (
+        "4-connection store ({} queries waiting",
+        "cloudphysics-replay",
+        "db_queue_peak",
+        Shown::Commas,
+    ),
     // The opening caption and the incident's paragraph.
     (
         "About {} duplicate",
