@@ -383,8 +383,10 @@ impl Index {
             });
         };
         index.first_ns = first_ns;
-        // The last timestamp's records are spread over its unit.
-        index.end_ns = last_ns.saturating_add(records.unit_ns);
+        // The last timestamp's records are spread over its unit: the trace
+        // ends where that unit does (not one unit after the last spread record).
+        let unit = records.unit_ns.max(1);
+        index.end_ns = (last_ns / unit).saturating_add(1).saturating_mul(unit);
         index.reordered = records.reordered;
         Ok(index)
     }
