@@ -31,7 +31,7 @@ pub mod policy;
 use crate::rng::Stream;
 use crate::time::{SimDuration, SimTime};
 use lfu::LfuConfig;
-use policy::{EvictionPolicy, Evictor};
+use policy::{Convention, EvictionPolicy, Evictor};
 
 /// The result of reading a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +179,13 @@ impl Cache {
             stored: Vec::new(),
             volatile: Vec::new(),
             used_memory: 0,
-            evictor: Evictor::new(config.policy, keys, config.samples, config.lfu),
+            evictor: Evictor::new(
+                config.policy,
+                keys,
+                config.maxmemory_bytes,
+                config.samples,
+                config.lfu,
+            ),
             stats: CacheStats::default(),
             class_stats: vec![ClassStats::default(); config.classes],
             expire_budget_keys: ((period_ns * EXPIRE_TIME_SHARE / EXPIRE_NS_PER_KEY) as usize)
@@ -237,6 +243,24 @@ impl Cache {
             self.remove(key, Removal::Expired); // lookupKeyWrite expires it first
         }
         if self.entries[key as usize].pos == ABSENT {
+            if self.config.policy.convention() == Convention::BeforeInsert {
+                let limit = self.config.maxmemory_bytes;
+                if limit > 0 && (bytes as u64 > limit || !self.evictor.admits(bytes)) {
+                    // Larger than the whole cache: not admitted, as
+                    // trace-driven simulators do (the SET itself succeeds).
+                    return Write::Stored;
+                }
+                self.evictor.before_insert(key);
+                while limit > 0 && self.used_memory + bytes as u64 > limit {
+                    match self.select_victim(now) {
+                        Some(victim) => self.remove(victim, Removal::Evicted),
+                        None => {
+                            self.stats.oom_rejections += 1;
+                            return Write::OutOfMemory;
+                        }
+                    }
+                }
+            }
             self.insert(key, now, bytes, expire_at);
         } else {
             self.touch(key, now); // an overwrite keeps and refreshes LRU/LFU state
@@ -358,7 +382,7 @@ impl Cache {
             vpos: ABSENT,
             access: 0,
         };
-        self.evictor.on_insert(key, &mut e.access, now);
+        self.evictor.on_insert(key, bytes, &mut e.access, now);
         self.stored.push(key);
         if expire_at != SimTime::NEVER {
             self.add_volatile(key);

@@ -28,6 +28,8 @@
 //! - `command_line`: issue 11: progress, --json, completions, init, errors all at
 //!   once, --set into arrays, check and plan telling more, the fix runs checked.
 //! - `memory`: eviction policies against Che's approximation and each other, OOM, classes.
+//! - `policies`: issue 13: FIFO, CLOCK, SIEVE and both S3-FIFOs equal
+//!   libCacheSim's pinned misses on the CloudPhysics trace.
 //! - `compare`: issue 11: `stampede compare` aligns runs of one scenario and
 //!   labels them by what differs; unrelated scenarios and non-runs exit 2.
 //! - `fit`: issue 12: `stampede fit` recovers generated workloads, predicts
@@ -50,6 +52,7 @@ mod guards;
 mod invariants;
 mod memory;
 mod outputs;
+mod policies;
 mod readme;
 mod report_html;
 mod strategies;

@@ -296,7 +296,7 @@ mod readers {
     }
 }
 
-mod replay {
+pub mod replay {
     use std::sync::Arc;
 
     use stampede::engine;
@@ -307,38 +307,55 @@ mod replay {
     use super::{LIBCACHESIM_LRU_MISS_BYTES, LIBCACHESIM_LRU_MISSES, shared_traces};
     use crate::common::scenario;
 
+    /// libCacheSim's CloudPhysics trace, indexed once for every test.
+    fn cloud_physics() -> Arc<Replay> {
+        static REPLAY: std::sync::OnceLock<Arc<Replay>> = std::sync::OnceLock::new();
+        REPLAY
+            .get_or_init(|| {
+                let path = shared_traces().join("cloudPhysicsIO.oracleGeneral.bin");
+                let index = Index::build(&path, &Format::OracleGeneral).expect("a valid trace");
+                assert_eq!(index.keys(), 48_974);
+                assert_eq!(index.reads, 113_872);
+                Arc::new(Replay {
+                    path,
+                    format: Format::OracleGeneral,
+                    speed: 1.0,
+                    index,
+                })
+            })
+            .clone()
+    }
+
+    /// Misses and miss bytes of the CloudPhysics trace replayed as a
+    /// trace-driven simulator runs it: cache `policy` of `mib` MiB, zero
+    /// latency and query time, no per-key overhead.
+    pub fn misses(policy: &str, mib: u64) -> (u64, u64) {
+        let replay = cloud_physics();
+        let mut sc = scenario(
+            &format!(
+                "name = \"replay\"\nduration = \"7201s\"\n[clients]\nkeys = 1\nrate = 1\n\
+                 [cache]\nmaxmemory = \"{mib}mb\"\npolicy = \"{policy}\"\nkey_overhead = 0\nttl_overhead = 0\n\
+                 [database]\nconnections = 1\nquery_time = {{ dist = \"constant\", value = \"1ns\" }}\n"
+            ),
+            &[],
+        );
+        // What a trace scenario sets: the trace's keys and arrivals, no latency.
+        sc.clients.keys = replay.index.keys();
+        sc.clients.arrival = Arrival::Trace(replay.clone());
+        sc.cache.latency = SimDuration::ZERO;
+        for class in &mut sc.clients.classes {
+            class.query_time = Distribution::Constant(SimDuration::ZERO);
+        }
+        let out = engine::run(&sc, 1);
+        assert_eq!(out.summary.requests, 113_872);
+        (out.summary.misses, out.summary.miss_bytes)
+    }
+
     #[test]
     fn r12_replay_through_the_engine_with_exact_lru_and_zero_latency_equals_libcachesim() {
-        let path = shared_traces().join("cloudPhysicsIO.oracleGeneral.bin");
-        let index = Index::build(&path, &Format::OracleGeneral).expect("a valid trace");
-        assert_eq!(index.keys(), 48_974);
-        assert_eq!(index.reads, 113_872);
-        let replay = Arc::new(Replay {
-            path,
-            format: Format::OracleGeneral,
-            speed: 1.0,
-            index,
-        });
         for (i, mib) in (1..=8u64).map(|k| (k as usize - 1, k * 128)) {
-            let mut sc = scenario(
-                &format!(
-                    "name = \"replay\"\nduration = \"7201s\"\n[clients]\nkeys = 1\nrate = 1\n\
-                     [cache]\nmaxmemory = \"{mib}mb\"\npolicy = \"lru\"\nkey_overhead = 0\nttl_overhead = 0\n\
-                     [database]\nconnections = 1\nquery_time = {{ dist = \"constant\", value = \"1ns\" }}\n"
-                ),
-                &[],
-            );
-            // What a trace scenario sets: the trace's keys and arrivals, no latency.
-            sc.clients.keys = replay.index.keys();
-            sc.clients.arrival = Arrival::Trace(replay.clone());
-            sc.cache.latency = SimDuration::ZERO;
-            for class in &mut sc.clients.classes {
-                class.query_time = Distribution::Constant(SimDuration::ZERO);
-            }
-            let out = engine::run(&sc, 1);
-            assert_eq!(out.summary.requests, 113_872);
             assert_eq!(
-                (out.summary.misses, out.summary.miss_bytes),
+                misses("lru", mib),
                 (LIBCACHESIM_LRU_MISSES[i], LIBCACHESIM_LRU_MISS_BYTES[i]),
                 "at {mib} MiB"
             );

@@ -17,17 +17,26 @@
 //! `Evictor` variant; the compiler then lists every `match` that must decide
 //! what the new policy does.
 
+mod clock;
 mod exact_lfu;
 mod exact_lru;
+mod fifo;
+mod queue;
+mod s3fifo;
 mod sampled;
+mod sieve;
 
 use crate::cache::KeyTable;
 use crate::cache::lfu::LfuConfig;
 use crate::rng::Stream;
 use crate::time::SimTime;
+use clock::Clock;
 use exact_lfu::ExactLfu;
 use exact_lru::ExactLru;
+use fifo::Fifo;
+use s3fifo::S3Fifo;
 use sampled::Sampled;
+use sieve::Sieve;
 
 /// Which keys a policy may evict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,11 +79,37 @@ pub enum EvictionPolicy {
     ExactLru,
     /// Exact least frequently used, ties by recency (a reference, not a Redis policy).
     ExactLfu,
+    /// First in, first out (`fifo`).
+    Fifo,
+    /// FIFO with a reference bit, second chance (`clock`).
+    Clock,
+    /// SIEVE (`sieve`).
+    Sieve,
+    /// S3-FIFO: libCacheSim's current variant (`s3-fifo`), or the SOSP 2023
+    /// original (`s3-fifo-v0`, `fill_main_first` false).
+    S3Fifo {
+        /// Until the first eviction, new keys enter main once small is full.
+        fill_main_first: bool,
+    },
+}
+
+/// When a policy makes room for a key: Redis's way, or the way trace-driven
+/// cache simulators (libCacheSim, Caffeine's simulator) do, so that their
+/// numbers compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convention {
+    /// Redis: a SET is applied even if it takes memory over the limit, and
+    /// the next command evicts until memory fits (`performEvictions`).
+    BeforeNextCommand,
+    /// Trace-driven simulators: a key larger than the whole cache is not
+    /// admitted; otherwise victims are evicted until the new key fits, then
+    /// it is inserted, so memory never exceeds the limit.
+    BeforeInsert,
 }
 
 impl EvictionPolicy {
     /// Every accepted name, as in `redis.conf` plus the exact references.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 15] = [
         "noeviction",
         "allkeys-lru",
         "allkeys-lfu",
@@ -85,6 +120,11 @@ impl EvictionPolicy {
         "volatile-ttl",
         "lru",
         "lfu",
+        "fifo",
+        "clock",
+        "sieve",
+        "s3-fifo",
+        "s3-fifo-v0",
     ];
 
     /// The policy with this name, if any.
@@ -118,8 +158,28 @@ impl EvictionPolicy {
             },
             "lru" => ExactLru,
             "lfu" => ExactLfu,
+            "fifo" => Fifo,
+            "clock" => Clock,
+            "sieve" => Sieve,
+            "s3-fifo" => S3Fifo {
+                fill_main_first: true,
+            },
+            "s3-fifo-v0" => S3Fifo {
+                fill_main_first: false,
+            },
             _ => return None,
         })
+    }
+
+    /// When this policy makes room for a new key: the exact references and
+    /// the queue-based policies follow the trace-driven simulators, Redis's
+    /// policies Redis.
+    pub fn convention(self) -> Convention {
+        use EvictionPolicy::*;
+        match self {
+            NoEviction | Sampled { .. } | Random { .. } => Convention::BeforeNextCommand,
+            ExactLru | ExactLfu | Fifo | Clock | Sieve | S3Fifo { .. } => Convention::BeforeInsert,
+        }
     }
 }
 
@@ -127,14 +187,11 @@ impl EvictionPolicy {
 ///
 /// Every method is an exhaustive `match self` without a wildcard arm, so a
 /// new policy cannot be silently skipped by any of them. Each is O(1) except
-/// a sampled victim (O(samples + 16) per round) and exact LFU (O(log n),
-/// whose ordered set allocates B-tree nodes, amortised); nothing else
-/// allocates.
+/// a sampled victim (O(samples + 16) per round), exact LFU (O(log n),
+/// whose ordered set allocates B-tree nodes, amortised) and the queue
+/// policies' victims (amortised O(1): each pass over a key clears a bit or
+/// lowers a frequency); nothing else allocates.
 #[derive(Clone, Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per cache, built once and never moved; boxing the pool would add a pointer chase to every eviction"
-)]
 pub(crate) enum Evictor {
     /// `noeviction`: tracks nothing and never picks a victim, so writes that
     /// cannot fit fail with OOM.
@@ -145,14 +202,30 @@ pub(crate) enum Evictor {
     ExactLru(ExactLru),
     /// Exact LFU (`lfu`).
     ExactLfu(ExactLfu),
+    /// FIFO (`fifo`).
+    Fifo(Fifo),
+    /// CLOCK (`clock`).
+    Clock(Clock),
+    /// SIEVE (`sieve`).
+    Sieve(Sieve),
+    /// S3-FIFO (`s3-fifo`, `s3-fifo-v0`).
+    S3Fifo(S3Fifo),
 }
 
 impl Evictor {
-    /// The evictor for `policy` over key ids below `keys`, drawing `samples`
-    /// keys per round (sampled ranks) with the LFU parameters `lfu`.
+    /// The evictor for `policy` over key ids below `keys` in a cache of
+    /// `capacity` bytes (0: unlimited), drawing `samples` keys per round
+    /// (sampled ranks) with the LFU parameters `lfu`.
     ///
-    /// O(keys) for the exact policies (their per-key tables), O(1) otherwise.
-    pub(crate) fn new(policy: EvictionPolicy, keys: usize, samples: u32, lfu: LfuConfig) -> Self {
+    /// O(keys) for the exact and queue-based policies (their per-key
+    /// tables), O(1) otherwise.
+    pub(crate) fn new(
+        policy: EvictionPolicy,
+        keys: usize,
+        capacity: u64,
+        samples: u32,
+        lfu: LfuConfig,
+    ) -> Self {
         match policy {
             EvictionPolicy::NoEviction => Evictor::NoEviction,
             EvictionPolicy::Sampled { scope, rank } => {
@@ -161,19 +234,60 @@ impl Evictor {
             EvictionPolicy::Random { scope } => Evictor::Sampled(Sampled::random(scope)),
             EvictionPolicy::ExactLru => Evictor::ExactLru(ExactLru::new(keys)),
             EvictionPolicy::ExactLfu => Evictor::ExactLfu(ExactLfu::new(keys)),
+            EvictionPolicy::Fifo => Evictor::Fifo(Fifo::new(keys)),
+            EvictionPolicy::Clock => Evictor::Clock(Clock::new(keys)),
+            EvictionPolicy::Sieve => Evictor::Sieve(Sieve::new(keys)),
+            EvictionPolicy::S3Fifo { fill_main_first } => {
+                Evictor::S3Fifo(S3Fifo::new(keys, capacity, fill_main_first))
+            }
         }
     }
 
-    /// `key` was stored at `now` (absent before). `access` is the key's
-    /// compact slot in the cache's entry table, for policies that keep their
-    /// state there.
+    /// Whether a new key of `bytes` may enter at all (under
+    /// [`Convention::BeforeInsert`], after the check against the whole
+    /// capacity): S3-FIFO admits only keys that fit its small queue.
+    pub(crate) fn admits(&self, bytes: u32) -> bool {
+        match self {
+            Evictor::S3Fifo(s) => s.admits(bytes),
+            Evictor::NoEviction
+            | Evictor::Sampled(_)
+            | Evictor::ExactLru(_)
+            | Evictor::ExactLfu(_)
+            | Evictor::Fifo(_)
+            | Evictor::Clock(_)
+            | Evictor::Sieve(_) => true,
+        }
+    }
+
+    /// `key` is about to be stored, before room is made for it (under
+    /// [`Convention::BeforeInsert`]): S3-FIFO takes it out of its ghost here.
+    pub(crate) fn before_insert(&mut self, key: u32) {
+        match self {
+            Evictor::S3Fifo(s) => s.before_insert(key),
+            Evictor::NoEviction
+            | Evictor::Sampled(_)
+            | Evictor::ExactLru(_)
+            | Evictor::ExactLfu(_)
+            | Evictor::Fifo(_)
+            | Evictor::Clock(_)
+            | Evictor::Sieve(_) => {}
+        }
+    }
+
+    /// `key` was stored at `now` (absent before), taking `bytes`. `access`
+    /// is the key's compact slot in the cache's entry table, for policies
+    /// that keep their state there.
     #[inline]
-    pub(crate) fn on_insert(&mut self, key: u32, access: &mut u32, now: SimTime) {
+    pub(crate) fn on_insert(&mut self, key: u32, bytes: u32, access: &mut u32, now: SimTime) {
         match self {
             Evictor::NoEviction => {}
             Evictor::Sampled(s) => s.on_insert(access, now),
             Evictor::ExactLru(l) => l.on_insert(key),
             Evictor::ExactLfu(l) => l.on_insert(key),
+            Evictor::Fifo(f) => f.on_insert(key),
+            Evictor::Clock(c) => c.on_insert(key),
+            Evictor::Sieve(s) => s.on_insert(key),
+            Evictor::S3Fifo(s) => s.on_insert(key, bytes),
         }
     }
 
@@ -186,6 +300,10 @@ impl Evictor {
             Evictor::Sampled(s) => s.on_access(access, now, rng),
             Evictor::ExactLru(l) => l.on_access(key),
             Evictor::ExactLfu(l) => l.on_access(key),
+            Evictor::Fifo(_) => {}
+            Evictor::Clock(c) => c.on_access(key),
+            Evictor::Sieve(s) => s.on_access(key),
+            Evictor::S3Fifo(s) => s.on_access(key),
         }
     }
 
@@ -196,14 +314,24 @@ impl Evictor {
             Evictor::NoEviction | Evictor::Sampled(_) => {}
             Evictor::ExactLru(l) => l.on_remove(key),
             Evictor::ExactLfu(l) => l.on_remove(key),
+            Evictor::Fifo(f) => f.on_remove(key),
+            Evictor::Clock(c) => c.on_remove(key),
+            Evictor::Sieve(s) => s.on_remove(key),
+            Evictor::S3Fifo(s) => s.on_remove(key),
         }
     }
 
     /// Every key was removed (`FLUSHALL`), each already reported to [`Evictor::on_remove`].
     pub(crate) fn on_flush(&mut self) {
         match self {
-            Evictor::NoEviction | Evictor::ExactLru(_) | Evictor::ExactLfu(_) => {}
+            Evictor::NoEviction
+            | Evictor::ExactLru(_)
+            | Evictor::ExactLfu(_)
+            | Evictor::Fifo(_)
+            | Evictor::Clock(_)
+            | Evictor::Sieve(_) => {}
             Evictor::Sampled(s) => s.on_flush(),
+            Evictor::S3Fifo(s) => s.on_flush(),
         }
     }
 
@@ -221,6 +349,10 @@ impl Evictor {
             Evictor::Sampled(s) => s.victim(keys, now, rng),
             Evictor::ExactLru(l) => l.victim(),
             Evictor::ExactLfu(l) => l.victim(),
+            Evictor::Fifo(f) => f.victim(),
+            Evictor::Clock(c) => c.victim(),
+            Evictor::Sieve(s) => s.victim(),
+            Evictor::S3Fifo(s) => s.victim(),
         }
     }
 }

@@ -5,72 +5,46 @@
 //! approximation describes. It keeps its own per-key state (an intrusive
 //! doubly linked list over key ids) and draws no random numbers.
 
-const NONE: u32 = u32::MAX;
+use super::queue::{Links, Queue};
 
-/// Exact LRU: an intrusive doubly linked list over key ids, O(1) per operation.
-///
-/// Memory: two `u32` per key id, allocated once.
+/// Exact LRU: an intrusive queue over key ids, most recent at the head,
+/// O(1) per operation. Memory: two `u32` per key id, allocated once.
 #[derive(Clone, Debug)]
 pub(crate) struct ExactLru {
-    prev: Vec<u32>,
-    next: Vec<u32>,
-    /// Most recently used.
-    head: u32,
-    /// Least recently used: the next victim.
-    tail: u32,
+    links: Links,
+    queue: Queue,
 }
 
 impl ExactLru {
     /// An empty list for key ids below `keys`. O(keys).
     pub(crate) fn new(keys: usize) -> Self {
         ExactLru {
-            prev: vec![NONE; keys],
-            next: vec![NONE; keys],
-            head: NONE,
-            tail: NONE,
+            links: Links::new(keys),
+            queue: Queue::default(),
         }
     }
 
-    /// A key was stored: it becomes the most recently used. O(1).
+    /// A key was stored: it becomes the most recently used.
     pub(crate) fn on_insert(&mut self, key: u32) {
-        let k = key as usize;
-        self.prev[k] = NONE;
-        self.next[k] = self.head;
-        if self.head != NONE {
-            self.prev[self.head as usize] = key;
-        } else {
-            self.tail = key;
-        }
-        self.head = key;
+        self.queue.push_head(&mut self.links, key, 0);
     }
 
-    /// A key left the cache: unlinks it. O(1).
+    /// A key left the cache.
     pub(crate) fn on_remove(&mut self, key: u32) {
-        let k = key as usize;
-        let (p, n) = (self.prev[k], self.next[k]);
-        if p != NONE {
-            self.next[p as usize] = n;
-        } else {
-            self.head = n;
-        }
-        if n != NONE {
-            self.prev[n as usize] = p;
-        } else {
-            self.tail = p;
-        }
+        self.queue.remove(&mut self.links, key, 0);
     }
 
-    /// A stored key was read or overwritten: it moves to the front. O(1).
+    /// A stored key was read or overwritten: it moves to the front.
     pub(crate) fn on_access(&mut self, key: u32) {
-        if self.head != key {
+        if self.queue.head() != Some(key) {
             self.on_remove(key);
             self.on_insert(key);
         }
     }
 
-    /// The least recently used key, or `None` when the cache is empty. O(1).
+    /// The least recently used key, or `None` when the cache is empty.
     pub(crate) fn victim(&self) -> Option<u32> {
-        (self.tail != NONE).then_some(self.tail)
+        self.queue.tail()
     }
 }
 
