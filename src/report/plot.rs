@@ -136,14 +136,17 @@ pub struct SeriesStyle {
 }
 
 impl SeriesStyle {
-    /// The style of series `index` (0 = first).
+    /// The style of series `index` (0 = first). Past the palette's eight
+    /// colours, each round shifts the marker shape and the fill, so the
+    /// first 16 series all differ (a sweep over every eviction policy has 15).
     pub fn of(index: usize) -> SeriesStyle {
+        let round = index / PALETTE.len();
         SeriesStyle {
             color: PALETTE[index % PALETTE.len()],
             dash: DASHES[index % DASHES.len()],
-            marker: index % MARKERS,
+            marker: (index + round) % MARKERS,
             marker_radius: 4.0 + 0.7 * (index % PALETTE.len()) as f64,
-            filled: index.is_multiple_of(2),
+            filled: (index + round).is_multiple_of(2),
         }
     }
 }

@@ -631,7 +631,11 @@ fn comparison(
         format!(", one line per {}", param_words(&table.params[b]).0)
     });
     Figure {
-        title: format!("{name}: mean and 95% CI over {replicates} replicates{lines_by}"),
+        title: if replicates == 1 {
+            format!("{name}: one run per point{lines_by}")
+        } else {
+            format!("{name}: mean and 95% CI over {replicates} replicates{lines_by}")
+        },
         shared_legend,
         panels,
         columns: facets.len(),
@@ -689,8 +693,13 @@ fn heatmap(
     }
     Heatmap {
         title: format!(
-            "{name}: {}, mean over {replicates} replicates",
-            metric_label(metric)
+            "{name}: {}, {}",
+            metric_label(metric),
+            if replicates == 1 {
+                "one run per point".to_string()
+            } else {
+                format!("mean over {replicates} replicates")
+            }
         ),
         x_label: param_label(&table.params[x]),
         y_label: param_label(&table.params[y]),

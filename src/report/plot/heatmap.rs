@@ -145,12 +145,18 @@ impl Heatmap {
         DB::ErrorType: 'static,
     {
         let (nx, ny) = (self.x_names.len() as i32, self.y_names.len() as i32);
+        // Room for the widest level name (an eviction policy's, say) and the axis title.
+        let widest = self
+            .y_names
+            .iter()
+            .map(|n| super::text::text_size(n, 15.0).0)
+            .fold(0.0, f64::max);
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.caption, (FONT, 18))
             .margin(10)
             .margin_top(14)
             .x_label_area_size(50)
-            .y_label_area_size(80)
+            .y_label_area_size(((widest + 48.0).ceil() as u32).max(80))
             // A segmented range a..b has a segment for each of a..=b.
             .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())?;
         // Numeric levels with thousands separators: 10,000.
@@ -169,6 +175,9 @@ impl Heatmap {
             .disable_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
+            // Every level labelled (the default thins long axes).
+            .x_labels(nx as usize + 1)
+            .y_labels(ny as usize + 1)
             .x_label_formatter(&|v| name(&self.x_names, v))
             .y_label_formatter(&|v| name(&self.y_names, v))
             .label_style((FONT, 15))
