@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::metrics::RunSummary;
-use crate::scenario::{self, RawScenario, Scenario};
+use crate::scenario::{self, Arrival, RawScenario, Scenario};
 /// Re-exported from [`crate::stats`], where every statistic lives.
 pub use crate::stats::{mean_ci95, t975};
 
@@ -159,8 +159,8 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
         let (scenario, point_raw) = scenario::from_text(&text, path, &point_sets).map_err(|e| {
             Error::BadInput(format!("sweep point {i} ({}): {e}", describe(&params)))
         })?;
+        fingerprints.push(fingerprint(&point_raw, &scenario));
         points.push((Point { params }, scenario));
-        fingerprints.push(fingerprint(&point_raw));
     }
     let paths = points
         .first()
@@ -178,23 +178,25 @@ fn expand(path: &Path, raw: &RawScenario, seed: u64, sets: &[String]) -> Result<
 }
 
 /// A stable fingerprint of the scenario a run simulates: FNV-1a (64 bits,
-/// hex) of its resolved TOML, without `[sweep]` and `[expect]` (which do not
-/// change what one run computes). Two runs with equal fingerprints and seeds
-/// simulated the same thing; a kept run is reused only then.
-pub fn fingerprint(raw: &RawScenario) -> String {
+/// hex) of its resolved TOML and a replayed trace's content digest, without
+/// `[sweep]` and `[expect]` (which do not change what one run computes). Two
+/// runs with equal fingerprints and seeds simulated the same thing; a kept
+/// run is reused only then.
+pub fn fingerprint(raw: &RawScenario, scenario: &Scenario) -> String {
     let mut raw = raw.clone();
     raw.sweep = None;
     raw.expect.clear();
-    let text = toml::to_string(&raw).expect("a raw scenario always serialises");
+    let mut text = toml::to_string(&raw).expect("a raw scenario always serialises");
+    // A replayed trace counts by its content, not only by its name.
+    if let Arrival::Trace(replay) = &scenario.clients.arrival {
+        text += &format!("# trace {:016x}\n", replay.index.digest);
+    }
     format!("{:016x}", fnv1a(text.as_bytes()))
 }
 
-/// FNV-1a, 64 bits: a pinned, dependency-free hash (stable across releases,
-/// unlike `std`'s `DefaultHasher`); not for security.
+/// FNV-1a, 64 bits, of `bytes` (see [`crate::trace::fnv1a`]).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    crate::trace::fnv1a(crate::trace::FNV_OFFSET, bytes)
 }
 
 /// Why a kept run cannot stand for a run of this sweep.
@@ -215,7 +217,7 @@ impl std::fmt::Display for Mismatch {
         f.write_str(match self {
             Mismatch::OutsideGrid => "point or replicate outside this grid",
             Mismatch::OtherScenario => {
-                "made from another scenario (the file, the grid or --set changed)"
+                "made from another scenario (the file, the grid, --set or the replayed trace changed)"
             }
             Mismatch::OtherSeed => "made with another seed",
             Mismatch::NoFingerprint => "kept without a scenario fingerprint (older stampede)",
@@ -242,6 +244,7 @@ fn describe(params: &[(String, toml::Value)]) -> String {
 impl Sweep {
     /// A scenario without `[sweep]` as a sweep of one point and one run.
     pub fn single(scenario: Scenario, raw: &RawScenario) -> Sweep {
+        let fingerprints = vec![fingerprint(raw, &scenario)];
         Sweep {
             name: scenario.name.clone(),
             seed: scenario.seed,
@@ -249,7 +252,7 @@ impl Sweep {
             independent: false,
             paths: Vec::new(),
             points: vec![(Point { params: Vec::new() }, scenario)],
-            fingerprints: vec![fingerprint(raw)],
+            fingerprints,
         }
     }
 

@@ -344,13 +344,19 @@ pub struct Index {
     pub deletes: u64,
     /// Records raised to the latest time because they came slightly out of order.
     pub reordered: u64,
+    /// FNV-1a of every record (time, key, size, op, TTL): the trace's
+    /// content, so a sweep resumed over an edited trace reruns its runs.
+    pub digest: u64,
 }
 
 impl Index {
     /// Reads the whole trace once; the first bad record is the error.
     pub fn build(path: &Path, format: &Format) -> Result<Index, TraceError> {
         let mut records = open(path, format)?;
-        let mut index = Index::default();
+        let mut index = Index {
+            digest: FNV_OFFSET,
+            ..Index::default()
+        };
         let mut first = None;
         let mut last_ns = 0;
         while let Some(record) = records.next() {
@@ -368,6 +374,7 @@ impl Index {
                 });
             }
             index.ids.entry(record.key).or_insert(next as u32);
+            index.digest = record.fold_into(index.digest);
             match record.op {
                 Op::Read => index.reads += 1,
                 Op::Write => index.writes += 1,
@@ -418,18 +425,45 @@ impl fmt::Debug for Index {
             .field("writes", &self.writes)
             .field("deletes", &self.deletes)
             .field("reordered", &self.reordered)
+            .field("digest", &format_args!("{:016x}", self.digest))
             .finish()
     }
 }
 
-/// FNV-1a, 64 bits: the id of a text key.
+/// FNV-1a's 64-bit offset basis: the hash of nothing.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64 bits, continued from `hash` over `bytes`: a pinned,
+/// dependency-free hash (stable across releases, unlike `std`'s
+/// `DefaultHasher`); not for security.
+pub fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The id of a text key: its FNV-1a hash.
 pub fn key_id(key: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    fnv1a(FNV_OFFSET, key)
+}
+
+impl Record {
+    /// `hash` continued over this record's fields (for [`Index::digest`]).
+    fn fold_into(&self, hash: u64) -> u64 {
+        let op = match self.op {
+            Op::Read => 0u8,
+            Op::Write => 1,
+            Op::Delete => 2,
+        };
+        let mut bytes = [0u8; 37];
+        bytes[..8].copy_from_slice(&self.time_ns.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.key.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.size.map_or(u32::MAX, |s| s).to_le_bytes());
+        bytes[20] = op;
+        bytes[21..29].copy_from_slice(&self.ttl_ns.map_or(u64::MAX, |t| t).to_le_bytes());
+        bytes[29..37].copy_from_slice(&(self.size.is_some() as u64).to_le_bytes());
+        fnv1a(hash, &bytes)
     }
-    hash
 }
 
 #[cfg(test)]

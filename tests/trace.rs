@@ -531,3 +531,49 @@ mod scenarios {
         assert!(err.contains("missing.csv"), "{err}");
     }
 }
+
+#[test]
+fn r12_a_sweep_resumed_over_an_edited_trace_runs_again() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let trace = dir.path().join("t.csv");
+    std::fs::copy(
+        crate::common::repo().join("tests/traces/small.twitter.csv"),
+        &trace,
+    )
+    .expect("fixture copied");
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"rs\"\nwarmup = \"0s\"\n[clients]\ntrace = { path = \"t.csv\", format = \"twitter\" }\n\
+         [cache]\nlatency = \"0s\"\n[sweep]\n[sweep.grid]\n\"cache.ttl\" = [\"1s\", \"2s\"]\n",
+    )
+    .expect("writable");
+    let out = dir.path().join("out");
+    let sweep = |resume: bool| {
+        let mut args = vec![
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let run = crate::common::stampede(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    sweep(false);
+    assert!(sweep(true).contains("reusing 2 kept runs"));
+    // The same file name, the same scenario text, another trace.
+    let text = std::fs::read_to_string(&trace).unwrap();
+    std::fs::write(&trace, text.replace("5,c,", "5,d,")).unwrap();
+    let said = sweep(true);
+    assert!(said.contains("reusing 0 kept runs"), "{said}");
+    assert!(said.contains("the replayed trace changed"), "{said}");
+}
