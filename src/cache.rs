@@ -243,7 +243,17 @@ impl Cache {
             self.remove(key, Removal::Expired); // lookupKeyWrite expires it first
         }
         if self.entries[key as usize].pos == ABSENT {
-            if self.config.policy.convention() == Convention::BeforeInsert {
+            let convention = self.config.policy.convention();
+            if convention == Convention::AfterInsert {
+                let limit = self.config.maxmemory_bytes;
+                if limit > 0 && bytes as u64 > limit {
+                    return Write::Stored; // larger than the whole cache: not admitted
+                }
+                self.insert(key, now, bytes, expire_at);
+                self.make_room(now);
+                return Write::Stored;
+            }
+            if convention == Convention::BeforeInsert {
                 let limit = self.config.maxmemory_bytes;
                 if limit > 0 && (bytes as u64 > limit || !self.evictor.admits(bytes)) {
                     // Larger than the whole cache: not admitted, as

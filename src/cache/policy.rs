@@ -25,6 +25,7 @@ mod queue;
 mod s3fifo;
 mod sampled;
 mod sieve;
+mod wtinylfu;
 
 use crate::cache::KeyTable;
 use crate::cache::lfu::LfuConfig;
@@ -37,6 +38,7 @@ use fifo::Fifo;
 use s3fifo::S3Fifo;
 use sampled::Sampled;
 use sieve::Sieve;
+use wtinylfu::WTinyLfu;
 
 /// Which keys a policy may evict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +93,8 @@ pub enum EvictionPolicy {
         /// Until the first eviction, new keys enter main once small is full.
         fill_main_first: bool,
     },
+    /// W-TinyLFU as Caffeine implements it (`w-tinylfu`).
+    WTinyLfu,
 }
 
 /// When a policy makes room for a key: Redis's way, or the way trace-driven
@@ -105,11 +109,15 @@ pub enum Convention {
     /// admitted; otherwise victims are evicted until the new key fits, then
     /// it is inserted, so memory never exceeds the limit.
     BeforeInsert,
+    /// Caffeine: a key larger than the whole cache is not admitted;
+    /// otherwise it is inserted, then keys are evicted until memory fits
+    /// (the new key may be one of them: W-TinyLFU's admission decides).
+    AfterInsert,
 }
 
 impl EvictionPolicy {
     /// Every accepted name, as in `redis.conf` plus the exact references.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "noeviction",
         "allkeys-lru",
         "allkeys-lfu",
@@ -125,6 +133,7 @@ impl EvictionPolicy {
         "sieve",
         "s3-fifo",
         "s3-fifo-v0",
+        "w-tinylfu",
     ];
 
     /// The policy with this name, if any.
@@ -167,6 +176,7 @@ impl EvictionPolicy {
             "s3-fifo-v0" => S3Fifo {
                 fill_main_first: false,
             },
+            "w-tinylfu" => WTinyLfu,
             _ => return None,
         })
     }
@@ -179,6 +189,7 @@ impl EvictionPolicy {
         match self {
             NoEviction | Sampled { .. } | Random { .. } => Convention::BeforeNextCommand,
             ExactLru | ExactLfu | Fifo | Clock | Sieve | S3Fifo { .. } => Convention::BeforeInsert,
+            WTinyLfu => Convention::AfterInsert,
         }
     }
 }
@@ -210,6 +221,8 @@ pub(crate) enum Evictor {
     Sieve(Sieve),
     /// S3-FIFO (`s3-fifo`, `s3-fifo-v0`).
     S3Fifo(S3Fifo),
+    /// W-TinyLFU (`w-tinylfu`).
+    WTinyLfu(WTinyLfu),
 }
 
 impl Evictor {
@@ -240,6 +253,7 @@ impl Evictor {
             EvictionPolicy::S3Fifo { fill_main_first } => {
                 Evictor::S3Fifo(S3Fifo::new(keys, capacity, fill_main_first))
             }
+            EvictionPolicy::WTinyLfu => Evictor::WTinyLfu(WTinyLfu::new(keys, capacity)),
         }
     }
 
@@ -255,7 +269,8 @@ impl Evictor {
             | Evictor::ExactLfu(_)
             | Evictor::Fifo(_)
             | Evictor::Clock(_)
-            | Evictor::Sieve(_) => true,
+            | Evictor::Sieve(_)
+            | Evictor::WTinyLfu(_) => true,
         }
     }
 
@@ -270,7 +285,8 @@ impl Evictor {
             | Evictor::ExactLfu(_)
             | Evictor::Fifo(_)
             | Evictor::Clock(_)
-            | Evictor::Sieve(_) => {}
+            | Evictor::Sieve(_)
+            | Evictor::WTinyLfu(_) => {}
         }
     }
 
@@ -288,6 +304,7 @@ impl Evictor {
             Evictor::Clock(c) => c.on_insert(key),
             Evictor::Sieve(s) => s.on_insert(key),
             Evictor::S3Fifo(s) => s.on_insert(key, bytes),
+            Evictor::WTinyLfu(w) => w.on_insert(key, bytes),
         }
     }
 
@@ -304,6 +321,7 @@ impl Evictor {
             Evictor::Clock(c) => c.on_access(key),
             Evictor::Sieve(s) => s.on_access(key),
             Evictor::S3Fifo(s) => s.on_access(key),
+            Evictor::WTinyLfu(w) => w.on_access(key),
         }
     }
 
@@ -318,6 +336,7 @@ impl Evictor {
             Evictor::Clock(c) => c.on_remove(key),
             Evictor::Sieve(s) => s.on_remove(key),
             Evictor::S3Fifo(s) => s.on_remove(key),
+            Evictor::WTinyLfu(w) => w.on_remove(key),
         }
     }
 
@@ -329,7 +348,8 @@ impl Evictor {
             | Evictor::ExactLfu(_)
             | Evictor::Fifo(_)
             | Evictor::Clock(_)
-            | Evictor::Sieve(_) => {}
+            | Evictor::Sieve(_)
+            | Evictor::WTinyLfu(_) => {}
             Evictor::Sampled(s) => s.on_flush(),
             Evictor::S3Fifo(s) => s.on_flush(),
         }
@@ -353,6 +373,7 @@ impl Evictor {
             Evictor::Clock(c) => c.victim(),
             Evictor::Sieve(s) => s.victim(),
             Evictor::S3Fifo(s) => s.victim(),
+            Evictor::WTinyLfu(w) => w.victim(rng),
         }
     }
 }

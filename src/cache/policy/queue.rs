@@ -81,6 +81,21 @@ impl Queue {
         self.len += 1;
     }
 
+    /// Puts `key` (in no queue) at the tail, as the oldest, charging `bytes`.
+    pub(crate) fn push_tail(&mut self, links: &mut Links, key: u32, bytes: u32) {
+        let k = key as usize;
+        links.next[k] = NONE;
+        links.prev[k] = self.tail;
+        if self.tail != NONE {
+            links.next[self.tail as usize] = key;
+        } else {
+            self.head = key;
+        }
+        self.tail = key;
+        self.bytes += bytes as u64;
+        self.len += 1;
+    }
+
     /// Takes `key` (in this queue) out, refunding `bytes`.
     pub(crate) fn remove(&mut self, links: &mut Links, key: u32, bytes: u32) {
         let k = key as usize;
@@ -125,5 +140,21 @@ mod tests {
         a.remove(&mut links, 2, 10);
         assert_eq!((a.head(), a.tail(), a.len), (None, None, 0));
         assert_eq!(b.tail(), Some(3));
+    }
+
+    #[test]
+    fn a_key_pushed_at_the_tail_leaves_first() {
+        let mut links = Links::new(3);
+        let mut q = Queue::default();
+        q.push_head(&mut links, 0, 1);
+        q.push_tail(&mut links, 1, 2);
+        q.push_head(&mut links, 2, 3);
+        assert_eq!(
+            (q.head(), q.tail(), q.bytes, q.len),
+            (Some(2), Some(1), 6, 3)
+        );
+        assert_eq!(links.newer(1), 0);
+        q.remove(&mut links, 1, 2);
+        assert_eq!(q.tail(), Some(0));
     }
 }
