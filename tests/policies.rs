@@ -98,59 +98,19 @@ fn r13_s3_fifo_v0_equals_libcachesim() {
 mod irm {
     use stampede::workload::zipf_probabilities;
 
-    use crate::common::run;
+    use crate::memory::{LRU_WORKLOAD, characteristic_hit_ratio, run_policy};
 
     /// The characteristic-time approximation of a FIFO (or random
-    /// replacement) cache of `capacity` keys (Dan & Towsley 1990; Fricker,
-    /// Robert & Roberts 2012): key i is cached with probability
-    /// pᵢT / (1 + pᵢT), where T solves Σᵢ pᵢT / (1 + pᵢT) = capacity; the hit
-    /// ratio is Σᵢ pᵢ · pᵢT / (1 + pᵢT).
+    /// replacement) cache (Dan & Towsley 1990; Fricker, Robert & Roberts
+    /// 2012): key i is cached with probability pᵢT / (1 + pᵢT).
     fn fifo_hit_ratio(p: &[f64], capacity: f64) -> f64 {
-        let cached = |t: f64, pi: f64| pi * t / (1.0 + pi * t);
-        let filled = |t: f64| p.iter().map(|&pi| cached(t, pi)).sum::<f64>();
-        let (mut lo, mut hi) = (0.0, 1.0);
-        while filled(hi) < capacity {
-            hi *= 2.0;
-        }
-        for _ in 0..100 {
-            let mid = (lo + hi) / 2.0;
-            if filled(mid) < capacity {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        p.iter().map(|&pi| pi * cached(hi, pi)).sum()
+        characteristic_hit_ratio(p, capacity, |pi, t| pi * t / (1.0 + pi * t))
     }
 
-    /// 10,000 Zipf(0.8) keys of one size, 2,000 req/s, near-zero latencies,
-    /// 600,000 requests counted after a warmup that fills the cache.
-    const IRM: &str = r#"
-name = "irm"
-duration = "400s"
-warmup = "100s"
-[clients]
-keys = 10000
-zipf = 0.8
-rate = 2000
-[cache]
-latency = "10us"
-value_size = 100
-[database]
-connections = 10000
-query_time = { dist = "constant", value = "10us" }
-"#;
-
-    /// Bytes per stored key: key overhead 86 + 100-byte value.
-    const PER_KEY: u64 = 186;
-
+    /// The hit ratio of `policy` with room for `capacity` keys, on the
+    /// memory tests' IRM workload (10,000 Zipf(0.8) keys, 600,000 requests).
     fn hit_ratio(policy: &str, capacity: u64) -> f64 {
-        let sets = [
-            format!("cache.maxmemory={}", capacity * PER_KEY),
-            format!("cache.policy={policy}"),
-        ];
-        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
-        run(IRM, &sets).summary.hit_ratio
+        run_policy(LRU_WORKLOAD, policy, capacity, &[]).hit_ratio
     }
 
     #[test]
