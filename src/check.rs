@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::RunOutput;
 use crate::error::{Error, Result};
-use crate::expect::metric_names;
-use crate::metrics::flatten;
+use crate::expect::{metric_names, required_metrics};
+use crate::metrics::metric_values;
 use crate::report;
 use crate::report::sweep::{SweepTable, significant};
 use crate::scenario::{self, RawScenario};
@@ -256,6 +256,7 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
         ))
     };
     let names = metric_names();
+    let required = required_metrics();
     let reblessed = "re-create the baseline with --bless";
     if !unit.is_sweep {
         let file = dir.join(report::SUMMARY_FILE);
@@ -271,6 +272,7 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
         if !value.is_object() {
             return Err(bad("not a run summary (a JSON object)".into()));
         }
+        let mut present = Vec::with_capacity(names.len());
         let mut values = Vec::with_capacity(names.len());
         let mut absent = Vec::new();
         for name in &names {
@@ -279,9 +281,14 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
                 None => value.get(name),
             };
             match field {
+                // Metrics only some runs have (server figures, trace counts) may be absent.
+                None if !required.contains(name) => {}
                 None => absent.push(name.as_str()),
                 Some(v) => match v.as_f64().filter(|x| x.is_finite()) {
-                    Some(x) => values.push(x),
+                    Some(x) => {
+                        present.push(name.clone());
+                        values.push(x);
+                    }
                     None => return Err(bad(format!("`{name}` is {v}, not a finite number"))),
                 },
             }
@@ -290,12 +297,12 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
             return Err(bad(format!(
                 "{} of the {} metrics are missing ({})",
                 absent.len(),
-                names.len(),
+                required.len(),
                 absent.join(", ")
             )));
         }
         return Ok(Samples {
-            metrics: names,
+            metrics: present,
             points: vec![vec![values]],
         });
     }
@@ -323,7 +330,7 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
     if let Some(c) = columns.iter().find(|c| !names.contains(c)) {
         return Err(bad(format!("column `{c}` is not a summary metric")));
     }
-    let absent: Vec<&str> = names
+    let absent: Vec<&str> = required
         .iter()
         .filter(|n| !columns.contains(n))
         .map(String::as_str)
@@ -332,12 +339,17 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
         return Err(bad(format!(
             "{} of the {} metrics have no column ({})",
             absent.len(),
-            names.len(),
+            required.len(),
             absent.join(", ")
         )));
     }
-    // Values in the order of `names`.
-    let order: Vec<usize> = names
+    // The metrics the file has, in the order of `names`.
+    let present: Vec<String> = names
+        .iter()
+        .filter(|n| columns.contains(n))
+        .cloned()
+        .collect();
+    let order: Vec<usize> = present
         .iter()
         .map(|n| first_metric + columns.iter().position(|c| c == n).expect("checked"))
         .collect();
@@ -367,6 +379,10 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
         let values = order
             .iter()
             .map(|&i| {
+                // An empty cell: a metric this run did not have (NaN: left out of the means).
+                if record[i].is_empty() && !required.contains(&header[i]) {
+                    return Ok(f64::NAN);
+                }
                 record[i]
                     .parse::<f64>()
                     .ok()
@@ -388,7 +404,7 @@ fn read_baseline(unit: &Unit, dir: &Path) -> Result<Samples> {
         )));
     }
     Ok(Samples {
-        metrics: names,
+        metrics: present,
         points,
     })
 }
@@ -573,27 +589,35 @@ fn against_baseline(
     dir: &Path,
     options: &Options,
 ) -> Vec<Outcome> {
-    let names = metric_names();
+    let names = &baseline.metrics;
     let mut out = Vec::new();
     for p in 0..unit.sweep.points.len() {
-        let current: Vec<Vec<f64>> = runs
+        let current: Vec<Vec<Option<f64>>> = runs
             .iter()
             .filter(|r| r.point == p)
-            .map(|r| flatten(&r.summary).into_iter().map(|(_, v)| v).collect())
+            .map(|r| metric_values(&r.summary, names))
             .collect();
         let mut shifted = Vec::new();
         let mut noisy = Vec::new();
         let mut compared = 0;
         for (m, name) in names.iter().enumerate() {
-            let Some(bm) = baseline.metrics.iter().position(|n| n == name) else {
-                continue; // a metric newer than the baseline
-            };
-            let b: Vec<f64> = baseline.points[p].iter().map(|r| r[bm]).collect();
-            let c: Vec<f64> = current.iter().map(|r| r[m]).collect();
+            let b: Vec<f64> = baseline.points[p]
+                .iter()
+                .map(|r| r[m])
+                .filter(|x| !x.is_nan())
+                .collect();
+            let c: Vec<f64> = current.iter().filter_map(|r| r[m]).collect();
             if b.is_empty() {
                 continue;
             }
             compared += 1;
+            if c.is_empty() {
+                shifted.push(format!(
+                    "{name}: in the baseline ({}), absent from this run",
+                    significant(mean(&b))
+                ));
+                continue;
+            }
             let tolerance = options.tolerance_of(name);
             let change = relative_change(mean(&b), mean(&c));
             let line = |p_value: Option<f64>| {

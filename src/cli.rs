@@ -1197,7 +1197,19 @@ fn plot(dir: &Path, options: ChartOptions) -> Result<i32> {
         }
         let rows = report::read_csv(dir, report::TIMESERIES_FILE)?;
         let class_rows = report::read_csv(dir, report::CLASSES_FILE)?;
-        report::plot::run_charts(dir, &scenario, &rows, &class_rows, options.format)?
+        let shard_rows = if dir.join(report::SHARDS_FILE).exists() {
+            report::read_csv(dir, report::SHARDS_FILE)?
+        } else {
+            Vec::new()
+        };
+        report::plot::run_charts(
+            dir,
+            &scenario,
+            &rows,
+            &class_rows,
+            &shard_rows,
+            options.format,
+        )?
     };
     outdir::record(dir, &written)?;
     for path in written {

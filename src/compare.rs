@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::metrics::{RunSummary, TimeseriesRow, flatten};
+use crate::metrics::{RunSummary, TimeseriesRow, flatten, metric_union, metric_values};
 use crate::report::html::{self, Page};
 use crate::report::plot::{self, Figure, PALETTE, Panel, Series};
 use crate::report::{self, OutputDir, SCENARIO_FILE, SUMMARY_FILE, TIMESERIES_FILE};
@@ -518,14 +518,17 @@ impl Comparison {
     /// `compare.csv`: one row per run, its directory, its label and every summary metric.
     pub fn to_csv(&self) -> Vec<u8> {
         let mut out = csv::Writer::from_writer(Vec::new());
-        let metrics: Vec<Vec<(String, f64)>> =
-            self.runs.iter().map(|r| flatten(&r.summary)).collect();
+        let names = metric_union(self.runs.iter().map(|r| &r.summary));
         let mut header = vec!["run".to_string(), "label".to_string()];
-        header.extend(metrics[0].iter().map(|(k, _)| k.clone()));
+        header.extend(names.iter().cloned());
         out.write_record(&header).expect("writes to memory");
-        for (run, values) in self.runs.iter().zip(&metrics) {
+        for run in &self.runs {
             let mut record = vec![run.dir.display().to_string(), run.label.clone()];
-            record.extend(values.iter().map(|(_, v)| v.to_string()));
+            record.extend(
+                metric_values(&run.summary, &names)
+                    .into_iter()
+                    .map(|v| v.map_or(String::new(), |v| v.to_string())),
+            );
             out.write_record(&record).expect("writes to memory");
         }
         report::csv_bytes(out)

@@ -21,6 +21,7 @@
 //! ([`Engine::on_miss`]: query, lock, coalesce or lease) → database
 //! ([`Engine::submit_query`]) → SET ([`Engine::send_set`]) → answer.
 
+pub mod app_cpu;
 pub mod queue;
 pub mod replay;
 pub mod requests;
@@ -28,20 +29,23 @@ pub mod requests;
 use std::collections::HashMap;
 
 use crate::cache::lfu::LfuConfig;
-use crate::cache::{Cache, CacheConfig, Lookup, Write};
+use crate::cache::{CacheConfig, Lookup, Write};
+use crate::cluster::{Cluster, ClusterConfig, Command, ShardRow};
 use crate::db::{Admission, Database};
 use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
 use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::validate::MAX_ROWS;
-use crate::scenario::{Arrival, Compression, FaultKind, Prewarm, Scenario};
+use crate::scenario::{Arrival, Compression, FaultKind, LocalCache, Prewarm, Scenario};
+use crate::slots;
 use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strategy};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Op, TraceError};
 use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
-use queue::{EventKey, Lane, Sequence, TimerHeap};
+use app_cpu::AppCpu;
+use queue::{EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
 use replay::{FillTtl, ReplayRecord, ReplayState};
 use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
@@ -122,6 +126,9 @@ pub struct RunOutput {
     pub timeseries: Vec<TimeseriesRow>,
     /// The per-class time series (`classes.csv`).
     pub class_rows: Vec<ClassRow>,
+    /// The per-shard time series (`shards.csv`), when the scenario models
+    /// the cache as a server (`cache.ops_per_sec` or `cache.shards`); else empty.
+    pub shard_rows: Vec<ShardRow>,
     /// Set when the run stopped before every request ended (also in the summary).
     pub stop: Option<Stop>,
     /// Holds still taken when the run ended (requests in flight, refresh
@@ -162,15 +169,49 @@ pub fn run_watched(
 const LOCK_VALUE_BYTES: u64 = 16;
 
 /// The cache's configuration for scenario `sc` with keys in classes `class_of`.
-fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
+fn cluster_config(sc: &Scenario, class_of: &[u8]) -> ClusterConfig {
+    let c = &sc.cache;
+    let locks = sc.strategy.needs().locks.any();
+    ClusterConfig {
+        keys: sc.clients.keys,
+        locks,
+        shards: c.shards,
+        slot_of: if c.shards > 1 {
+            key_slots(sc)
+        } else {
+            Vec::new()
+        },
+        latency: c.latency,
+        ops_per_sec: c.ops_per_sec,
+        service_per_kb: c.service_per_kb,
+        cache: cache_config(sc, class_of, locks),
+    }
+}
+
+/// The hash slot of every key: `key:{k+1}` for synthetic key id k, a trace key's own name.
+fn key_slots(sc: &Scenario) -> Vec<u16> {
+    match &sc.clients.arrival {
+        Arrival::Trace(replay) => replay.index.slots().to_vec(),
+        Arrival::Poisson { .. } | Arrival::Closed { .. } => {
+            let mut name = Vec::with_capacity(16);
+            (0..sc.clients.keys)
+                .map(|k| {
+                    name.clear();
+                    name.extend_from_slice(b"key:");
+                    name.extend_from_slice((k as u64 + 1).to_string().as_bytes());
+                    slots::slot(&name)
+                })
+                .collect()
+        }
+    }
+}
+
+/// The configuration of a cache node holding every key of `sc` (and, with
+/// `locks`, every key's lock), with keys in classes `class_of`.
+fn cache_config(sc: &Scenario, class_of: &[u8], locks: bool) -> CacheConfig {
     let c = &sc.cache;
     CacheConfig {
-        keys: sc.clients.keys
-            * if sc.strategy.needs().locks.any() {
-                2
-            } else {
-                1
-            },
+        keys: sc.clients.keys * if locks { 2 } else { 1 },
         maxmemory_bytes: c.maxmemory_bytes,
         policy: c.policy,
         samples: c.samples,
@@ -180,16 +221,8 @@ fn cache_config(sc: &Scenario, class_of: &[u8]) -> CacheConfig {
             log_factor: c.lfu_log_factor,
             decay_minutes: c.lfu_decay_minutes,
         },
-        // A lock key counts in the class of the key it guards.
-        class_of: class_of
-            .iter()
-            .chain(class_of.iter().take(if sc.strategy.needs().locks.any() {
-                class_of.len()
-            } else {
-                0
-            }))
-            .copied()
-            .collect(),
+        // A lock key counts in the class of the key it guards (the cluster adds them).
+        class_of: class_of.to_vec(),
         classes: sc.clients.classes.len(),
         hz: c.hz,
     }
@@ -227,13 +260,26 @@ enum Source {
     Fault,
 }
 
-/// App CPU work that delays a request (value compression).
+/// App CPU work that delays a request, and what follows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CpuStep {
     /// Decompressing a hit's value, then answering.
     Answer,
     /// Compressing a computed value, then sending its SET.
     SendSet,
+    /// The app's cost of a cache command, then sending it.
+    Send(CacheCommand),
+}
+
+/// A cache command a request sends and waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CacheCommand {
+    /// `GET key`.
+    Get,
+    /// `SET lock:{key} token NX PX lease`.
+    LockTry,
+    /// `SET key value PX ttl` of a computed value.
+    Set,
 }
 
 /// How a request's work ended (see [`Engine::end`]).
@@ -251,8 +297,8 @@ const NO_EVENT: EventKey = (SimTime::NEVER, u64::MAX);
 /// A change of the world at a fault's start or end.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum FaultEdge {
-    Flush,
-    CacheDown(bool),
+    Flush(Option<u16>),
+    CacheDown(Option<u16>, bool),
     Evict(u32),
     Spike(f64),
     Slowdown(f64),
@@ -265,11 +311,11 @@ fn fault_edges(sc: &Scenario) -> Vec<(SimTime, FaultEdge)> {
         let start = SimTime::ZERO + f.at;
         let end = start + f.kind.duration();
         match f.kind {
-            FaultKind::Flush => edges.push((start, FaultEdge::Flush)),
+            FaultKind::Flush { shard } => edges.push((start, FaultEdge::Flush(shard))),
             FaultKind::Evict { rank } => edges.push((start, FaultEdge::Evict(rank))),
-            FaultKind::CacheDown { .. } => {
-                edges.push((start, FaultEdge::CacheDown(true)));
-                edges.push((end, FaultEdge::CacheDown(false)));
+            FaultKind::CacheDown { shard, .. } => {
+                edges.push((start, FaultEdge::CacheDown(shard, true)));
+                edges.push((end, FaultEdge::CacheDown(shard, false)));
             }
             FaultKind::Spike { multiplier, .. } => {
                 edges.push((start, FaultEdge::Spike(multiplier)));
@@ -302,8 +348,6 @@ struct Engine {
     arrivals_end: SimTime,
     max_in_flight: u64,
     arrival: Arrival,
-    cache_latency: SimDuration,
-    half_latency: SimDuration,
     class_ttl: Vec<Option<SimDuration>>,
     ttl_jitter: f64,
     cron_period: SimDuration,
@@ -330,10 +374,11 @@ struct Engine {
     next_cron: EventKey,
     next_instance: u16,
     rate_multiplier: f64,
-    cache_down: bool,
     faults: Vec<(SimTime, FaultEdge)>,
     next_fault: usize,
-    cache: Cache,
+    cluster: Cluster,
+    /// The outputs carry the cache server's metrics (see [`crate::scenario::Cache::server_metrics`]).
+    server_metrics: bool,
     class_of: Vec<u8>,
     value_bytes: Vec<u32>,
     payload: Vec<Payload>,
@@ -349,8 +394,8 @@ struct Engine {
     lease_issued: Vec<SimTime>,
     /// coalesce: the request loading each (instance, key), with its followers.
     loading: HashMap<(u16, u32), ReqRef>,
-    /// Replies of cache commands, one round trip after they are sent.
-    cache_replies: Lane<ReqRef>,
+    /// Replies of cache commands.
+    cache_replies: ReplyQueue<ReqRef>,
     /// Client timeouts, when the clients have one.
     timeouts: Option<Lane<ReqRef>>,
     /// Connection-pool timeouts, when the pool has one.
@@ -362,9 +407,17 @@ struct Engine {
     /// lease-lock: lease renewals of lock holders.
     renewals: Option<Lane<(ReqRef, u32)>>,
     thinking: TimerHeap<u32>,
-    /// App CPU work in progress (compression); its duration varies with value size.
+    /// App CPU work in progress (compression, command costs).
     cpu: TimerHeap<(ReqRef, CpuStep)>,
+    /// The app instances' cores.
+    app_cpu: AppCpu,
+    /// App CPU time of each cache command a request sends.
+    cpu_per_command: SimDuration,
     compression: Option<Compression>,
+    /// The app instances' in-process cache, and until when each instance
+    /// may serve each kept key (`instance × keys + key`).
+    local_cache: Option<LocalCache>,
+    local_until: Vec<SimTime>,
     /// Trace replay: the trace being read, each key's fill TTL, a read error.
     replay: Option<ReplayState>,
     fill_ttl: Vec<FillTtl>,
@@ -393,8 +446,6 @@ impl Engine {
             arrivals_end: SimTime::ZERO + sc.duration,
             max_in_flight: sc.max_in_flight,
             arrival: sc.clients.arrival.clone(),
-            cache_latency: sc.cache.latency,
-            half_latency: SimDuration(sc.cache.latency.0 / 2),
             class_ttl: sc.clients.classes.iter().map(|c| c.ttl).collect(),
             ttl_jitter: sc.cache.ttl_jitter,
             cron_period: SimDuration(1_000_000_000 / sc.cache.hz as u64),
@@ -418,13 +469,10 @@ impl Engine {
             next_cron: NO_EVENT,
             next_instance: 0,
             rate_multiplier: 1.0,
-            cache_down: false,
             faults: fault_edges(sc),
             next_fault: 0,
-            cache: Cache::new(
-                cache_config(sc, &class_of),
-                stream(seed, Component::Eviction),
-            ),
+            cluster: Cluster::new(cluster_config(sc, &class_of), seed),
+            server_metrics: sc.cache.server_metrics,
             db: Database::new(
                 &sc.database,
                 sc.clients.classes.iter().map(|c| c.query_time).collect(),
@@ -446,7 +494,7 @@ impl Engine {
             refreshing: vec![false; per_key(sc.strategy.needs().locks.any())],
             lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.needs().lease_tokens.is_some())],
             loading: HashMap::new(),
-            cache_replies: Lane::new(sc.cache.latency),
+            cache_replies: ReplyQueue::Timed(TimerHeap::default()),
             timeouts: sc.clients.timeout.map(Lane::new),
             pool_timeouts: sc.database.pool_timeout.map(Lane::new),
             retry_waits: Lane::new(sc.clients.retry_backoff),
@@ -454,13 +502,25 @@ impl Engine {
             renewals: sc.strategy.needs().locks.renew_every().map(Lane::new),
             thinking: TimerHeap::default(),
             cpu: TimerHeap::default(),
+            app_cpu: AppCpu::new(
+                sc.clients.app_instances as u16,
+                sc.clients.cores_per_instance,
+            ),
+            cpu_per_command: sc.clients.cpu_per_command,
             compression: sc.cache.compression,
+            local_cache: sc.clients.local_cache,
+            local_until: sc.clients.local_cache.map_or(Vec::new(), |l| {
+                vec![SimTime::ZERO; l.keys as usize * sc.clients.app_instances as usize]
+            }),
             replay: None,
             fill_ttl: Vec::new(),
             trace_error: None,
             metrics: Metrics::new(sc.warmup, sc.duration, sc.interval, sc.database.connections),
             class_metrics,
         };
+        if let Some(round_trip) = engine.cluster.fixed_round_trip() {
+            engine.cache_replies = ReplyQueue::Fixed(Lane::new(round_trip));
+        }
         if let Arrival::Trace(replay) = &sc.clients.arrival {
             engine.fill_ttl = vec![FillTtl::Unknown; keys as usize];
             match ReplayState::open(replay.clone()) {
@@ -512,7 +572,7 @@ impl Engine {
             let delta = SimDuration(sc.clients.classes[class].query_time.mean_ns() as u64);
             self.store_value(key, SimTime::ZERO, remaining, delta, 0);
         }
-        self.metrics.observe_memory(self.cache.used_memory());
+        self.metrics.observe_memory(self.cluster.used_memory());
     }
 
     /// The TTL of a SET of `key`: its class's ttl × U(1 − j, 1 + j), or none.
@@ -630,7 +690,7 @@ impl Engine {
                 }
                 Source::Sleep => {
                     let (_, r) = self.sleeps.as_mut().and_then(Lane::pop).expect("peeked");
-                    self.send_get(r);
+                    self.issue(r, CacheCommand::Get);
                 }
                 Source::Renew => {
                     let (_, (r, token)) =
@@ -641,7 +701,8 @@ impl Engine {
                     let (_, (r, step)) = self.cpu.pop().expect("peeked");
                     match step {
                         CpuStep::Answer => self.end(r, Ending::Answer),
-                        CpuStep::SendSet => self.send_set(r),
+                        CpuStep::SendSet => self.issue(r, CacheCommand::Set),
+                        CpuStep::Send(command) => self.send(r, command),
                     }
                 }
                 Source::Cron => self.on_cron(),
@@ -707,23 +768,30 @@ impl Engine {
             let snap = self.snapshot(self.metrics.warmup_end());
             self.metrics
                 .mark_warmup(snap, self.db.in_flight(), self.db.queue_len());
-            self.class_metrics.mark_warmup(self.cache.class_stats());
+            self.class_metrics.mark_warmup(&self.cluster.class_stats());
+            self.cluster.mark_warmup(self.metrics.warmup_end());
         }
         self.now = t;
     }
 
     fn close_row(&mut self, end: SimTime) {
-        let start_s = self.metrics.row_start().as_secs_f64();
+        let start = self.metrics.row_start();
         self.class_metrics
-            .close_row(start_s, self.cache.class_stats());
+            .close_row(start.as_secs_f64(), &self.cluster.class_stats());
         let snap = self.snapshot(end);
-        self.metrics
-            .close_row(snap, self.db.in_flight(), self.db.queue_len());
+        let drain = start >= self.arrivals_end;
+        let cache = self.cluster.close_row(start, end, drain);
+        self.metrics.close_row(
+            snap,
+            self.db.in_flight(),
+            self.db.queue_len(),
+            self.server_metrics.then_some(cache),
+        );
     }
 
     /// Cumulative counters and gauges as they stand at `at` (no event since the last one).
     fn snapshot(&self, at: SimTime) -> Snapshot {
-        let stats = self.cache.stats();
+        let stats = self.cluster.stats();
         Snapshot {
             evicted_keys: stats.evicted_keys,
             expired_keys: stats.expired_keys,
@@ -731,15 +799,13 @@ impl Engine {
             keyspace_misses: stats.keyspace_misses,
             oom_rejections: stats.oom_rejections,
             db_busy_ns: self.db.busy_ns_at(at),
-            used_memory: self.cache.used_memory(),
+            used_memory: self.cluster.used_memory(),
         }
     }
 
     /// Redis's server cron: an active expiry cycle every 1/hz s while clients send requests.
     fn on_cron(&mut self) {
-        if !self.cache_down {
-            self.cache.active_expire_cycle(self.now);
-        }
+        self.cluster.active_expire_cycle(self.now);
         let at = self.now + self.cron_period;
         self.next_cron = if at < self.arrivals_end {
             self.seq.stamp(at)
@@ -753,11 +819,11 @@ impl Engine {
         let (_, edge) = self.faults[self.next_fault];
         self.next_fault += 1;
         match edge {
-            FaultEdge::Flush => self.cache.flush(),
-            FaultEdge::CacheDown(down) => self.cache_down = down,
+            FaultEdge::Flush(shard) => self.cluster.flush(shard),
+            FaultEdge::CacheDown(shard, down) => self.cluster.set_down(shard, down),
             FaultEdge::Evict(rank) => {
                 let key = self.key_of_rank(rank - 1);
-                self.cache.evict(key);
+                self.cluster.evict(key);
             }
             FaultEdge::Spike(multiplier) => {
                 self.rate_multiplier = multiplier;
@@ -833,23 +899,20 @@ impl Engine {
                 self.metrics.bump_at(self.now, |c| &mut c.trace_writes);
                 let ttl = record.ttl;
                 self.fill_ttl[key as usize] = FillTtl::from(ttl);
-                if !self.cache_down {
+                if let Some(cmd) = self.command(key) {
                     let instance = self.next_app_instance();
                     let writer_now = self.app_clock(instance, self.now);
-                    self.store_value(
-                        key,
-                        self.now + self.half_latency,
-                        ttl,
-                        SimDuration::ZERO,
-                        writer_now.0,
-                    );
-                    self.metrics.observe_memory(self.cache.used_memory());
+                    self.store_value(key, cmd.at, ttl, SimDuration::ZERO, writer_now.0);
+                    self.metrics.observe_memory(self.cluster.used_memory());
+                    let bytes = self.stored_bytes(key);
+                    self.cluster.complete(cmd, bytes);
                 }
             }
             Op::Delete => {
                 self.metrics.bump_at(self.now, |c| &mut c.trace_deletes);
-                if !self.cache_down {
-                    self.cache.delete(key, self.now + self.half_latency);
+                if let Some(cmd) = self.command(key) {
+                    self.cluster.delete(key, cmd.at);
+                    self.cluster.complete(cmd, 0);
                 }
             }
         }
@@ -894,6 +957,10 @@ impl Engine {
         } else {
             (user % self.instances as u32) as u16
         };
+        if self.local_until(instance, key) > Some(self.now) {
+            self.serve_locally(key, counted, user);
+            return;
+        }
         let r = self.requests.insert(Request {
             arrived_at: self.now,
             key,
@@ -913,24 +980,93 @@ impl Engine {
         self.start_attempt(r);
     }
 
+    /// Until when `instance` may serve `key` from its in-process cache
+    /// (`None`: the key is not kept locally).
+    #[inline]
+    fn local_until(&self, instance: u16, key: u32) -> Option<SimTime> {
+        let local = self.local_cache?;
+        (key < local.keys)
+            .then(|| self.local_until[instance as usize * local.keys as usize + key as usize])
+    }
+
+    /// Answers a request from its app instance's in-process cache: a hit, at once.
+    fn serve_locally(&mut self, key: u32, counted: bool, user: u32) {
+        let class = self.class_of[key as usize];
+        self.metrics.bump(counted, |c| &mut c.local_hits);
+        self.metrics.bump(counted, |c| &mut c.hits);
+        self.class_metrics.bump(class, counted, |c| &mut c.hits);
+        let bytes = self.value_bytes[key as usize] as u64;
+        self.metrics.add_bytes(counted, true, bytes);
+        self.metrics.bump(counted, |c| &mut c.served);
+        self.metrics.record_latency(counted, SimDuration::ZERO);
+        self.client_done(user);
+    }
+
     /// Starts an attempt: arms its timeout and sends the GET.
     fn start_attempt(&mut self, r: ReqRef) {
         if let Some(lane) = &mut self.timeouts {
             lane.push(self.now, &mut self.seq, r);
         }
-        self.send_get(r);
+        self.issue(r, CacheCommand::Get);
     }
 
-    /// GET: applied at server time; the strategy judges a found value as the
-    /// reader will see it when the reply arrives, on the reader's clock.
+    /// Sends `command` for `r` after the app's CPU cost of a command, if any.
+    #[inline]
+    fn issue(&mut self, r: ReqRef, command: CacheCommand) {
+        if self.cpu_per_command == SimDuration::ZERO {
+            return self.send(r, command);
+        }
+        let instance = self.requests.get(r).instance;
+        let done = self.app_cpu.run(instance, self.now, self.cpu_per_command);
+        self.requests.get_mut(r).phase = Phase::Cpu;
+        self.cpu
+            .push(done, &mut self.seq, (r, CpuStep::Send(command)));
+    }
+
+    /// Sends `command` for `r` now.
+    #[inline]
+    fn send(&mut self, r: ReqRef, command: CacheCommand) {
+        match command {
+            CacheCommand::Get => self.send_get(r),
+            CacheCommand::LockTry => self.send_lock_try(r),
+            CacheCommand::Set => self.send_set(r),
+        }
+    }
+
+    /// A command for key id `id` leaves now: when its node executes it, or
+    /// `None` when the node is down.
+    #[inline]
+    fn command(&mut self, id: u32) -> Option<Command> {
+        self.cluster.send(id, self.now).map(|(cmd, _)| cmd)
+    }
+
+    /// Bytes a SET of `key`'s value stores (and a hit returns): compressed, if it is.
+    #[inline]
+    fn stored_bytes(&self, key: u32) -> u64 {
+        let raw_bytes = self.value_bytes[key as usize] as u64;
+        self.compression
+            .map_or(raw_bytes, |z| z.stored_bytes(raw_bytes))
+    }
+
+    /// GET: applied at its node's execution time; the strategy judges a found
+    /// value as the reader will see it when the reply arrives, on the reader's clock.
     fn send_get(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         let key = req.key;
-        let at_server = self.now + self.half_latency;
-        let reply = if self.cache_down {
-            GetReply::Failed
-        } else {
-            match self.cache.get(key, at_server) {
+        let Some(cmd) = self.command(key) else {
+            self.requests.get_mut(r).phase = Phase::Get(GetReply::Failed);
+            let back = self.cluster.failure_at(self.now);
+            return self.send_to_cache(r, back);
+        };
+        let at_server = cmd.at;
+        let lookup = self.cluster.get(key, at_server);
+        let bytes = match lookup {
+            Lookup::Hit { .. } => self.stored_bytes(key),
+            Lookup::Expired | Lookup::Miss => 0,
+        };
+        let back = self.cluster.reply_at(cmd, bytes);
+        let reply = {
+            match lookup {
                 Lookup::Hit { .. }
                     if self.corrupt_rate > 0.0
                         && unit_f64(&mut self.corruption_rng) < self.corrupt_rate =>
@@ -949,7 +1085,7 @@ impl Engine {
                         soft_expiry: p.soft_expiry,
                         delta: SimDuration(p.delta_us as u64 * 1000),
                     };
-                    let reader_now = self.app_clock(req.instance, self.now + self.cache_latency);
+                    let reader_now = self.app_clock(req.instance, back);
                     match self
                         .strategy
                         .on_hit(found, reader_now, &mut self.strategy_rng)
@@ -968,7 +1104,7 @@ impl Engine {
             }
         };
         self.requests.get_mut(r).phase = Phase::Get(reply);
-        self.send_to_cache(r);
+        self.send_to_cache(r, back);
     }
 
     /// Answers a hit: at once, or after decompressing its value.
@@ -981,10 +1117,11 @@ impl Engine {
 
     /// Schedules `step` for `r` after the app's CPU time for its (de)compression.
     fn after_cpu(&mut self, r: ReqRef, z: Compression, step: CpuStep) {
-        let key = self.requests.get(r).key;
-        let busy = z.cpu_time(self.value_bytes[key as usize] as u64);
+        let req = *self.requests.get(r);
+        let busy = z.cpu_time(self.value_bytes[req.key as usize] as u64);
+        let done = self.app_cpu.run(req.instance, self.now, busy);
         self.requests.get_mut(r).phase = Phase::Cpu;
-        self.cpu.push(self.now + busy, &mut self.seq, (r, step));
+        self.cpu.push(done, &mut self.seq, (r, step));
     }
 
     /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
@@ -1002,10 +1139,10 @@ impl Engine {
         true
     }
 
-    /// Puts the reply of the command just applied for `r` on the wire.
+    /// Puts the reply of the command just applied for `r` on the wire, back at `back`.
     #[inline]
-    fn send_to_cache(&mut self, r: ReqRef) {
-        self.cache_replies.push(self.now, &mut self.seq, r);
+    fn send_to_cache(&mut self, r: ReqRef, back: SimTime) {
+        self.cache_replies.push(self.now, back, &mut self.seq, r);
     }
 
     fn on_cache_reply(&mut self, r: ReqRef) {
@@ -1087,7 +1224,7 @@ impl Engine {
                 if req.waiting_since == SimTime::NEVER {
                     self.requests.get_mut(r).waiting_since = self.now;
                 }
-                self.send_lock_try(r);
+                self.issue(r, CacheCommand::LockTry);
             }
             OnMiss::Join => match self.loading.get(&(req.instance, req.key)) {
                 Some(&leader) => {
@@ -1121,10 +1258,22 @@ impl Engine {
     /// `SET lock:key token NX PX lease`.
     fn send_lock_try(&mut self, r: ReqRef) {
         let key = self.requests.get(r).key;
-        let reply = if self.cache_down {
-            LockReply::Failed
-        } else {
-            self.try_lock(key, self.needs.locks.lease())
+        let lock_key = self.keys_total + key;
+        let (reply, back) = match self.command(lock_key) {
+            None => (LockReply::Failed, self.cluster.failure_at(self.now)),
+            Some(cmd) => {
+                let lease = Some(self.needs.locks.lease());
+                let reply =
+                    match self
+                        .cluster
+                        .set_if_absent(lock_key, cmd.at, LOCK_VALUE_BYTES, lease)
+                    {
+                        Ok(true) => LockReply::Won,
+                        Ok(false) => LockReply::Lost,
+                        Err(_) => LockReply::OutOfMemory,
+                    };
+                (reply, self.cluster.reply_at(cmd, LOCK_VALUE_BYTES))
+            }
         };
         if reply == LockReply::Won {
             self.next_token = self.next_token.wrapping_add(1).max(1);
@@ -1132,21 +1281,7 @@ impl Engine {
             self.requests.get_mut(r).lock_token = self.next_token;
         }
         self.requests.get_mut(r).phase = Phase::LockTry(reply);
-        self.send_to_cache(r);
-    }
-
-    fn try_lock(&mut self, key: u32, lease: SimDuration) -> LockReply {
-        let lock_key = self.keys_total + key;
-        match self.cache.set_if_absent(
-            lock_key,
-            self.now + self.half_latency,
-            LOCK_VALUE_BYTES,
-            Some(lease),
-        ) {
-            Ok(true) => LockReply::Won,
-            Ok(false) => LockReply::Lost,
-            Err(_) => LockReply::OutOfMemory,
-        }
+        self.send_to_cache(r, back);
     }
 
     fn on_lock_reply(&mut self, r: ReqRef, req: Request, reply: LockReply) {
@@ -1203,10 +1338,12 @@ impl Engine {
         {
             return;
         }
-        if !self.cache_down && self.lock_owner[req.key as usize] == token {
-            let lock_key = self.keys_total + req.key;
-            self.cache
-                .expire(lock_key, self.now + self.half_latency, lease);
+        let lock_key = self.keys_total + req.key;
+        if self.lock_owner[req.key as usize] == token
+            && let Some(cmd) = self.command(lock_key)
+        {
+            self.cluster.expire(lock_key, cmd.at, lease);
+            self.cluster.complete(cmd, 0);
         }
         if let Some(lane) = &mut self.renewals {
             lane.push(self.now, &mut self.seq, (r, token));
@@ -1242,7 +1379,7 @@ impl Engine {
             next_follower: None,
             ..req
         });
-        self.send_lock_try(job);
+        self.issue(job, CacheCommand::LockTry);
     }
 
     /// Sends the query for `r`'s key to the database pool.
@@ -1287,7 +1424,7 @@ impl Engine {
         self.observe_db();
         match self.compression {
             Some(z) => self.after_cpu(r, z, CpuStep::SendSet),
-            None => self.send_set(r),
+            None => self.issue(r, CacheCommand::Set),
         }
     }
 
@@ -1311,24 +1448,20 @@ impl Engine {
     /// Caches the value the database computed (SET with TTL and jitter).
     fn send_set(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
-        let reply = if self.cache_down {
-            SetReply::Failed
-        } else {
-            let ttl = self.draw_ttl(req.key);
-            let delta = self.now.since(req.query_started);
-            let writer_now = self.app_clock(req.instance, self.now);
-            self.store_value(
-                req.key,
-                self.now + self.half_latency,
-                ttl,
-                delta,
-                writer_now.0,
-            );
-            self.metrics.observe_memory(self.cache.used_memory());
-            SetReply::Done
+        let (reply, back) = match self.command(req.key) {
+            None => (SetReply::Failed, self.cluster.failure_at(self.now)),
+            Some(cmd) => {
+                let ttl = self.draw_ttl(req.key);
+                let delta = self.now.since(req.query_started);
+                let writer_now = self.app_clock(req.instance, self.now);
+                self.store_value(req.key, cmd.at, ttl, delta, writer_now.0);
+                self.metrics.observe_memory(self.cluster.used_memory());
+                let bytes = self.stored_bytes(req.key);
+                (SetReply::Done, self.cluster.reply_at(cmd, bytes))
+            }
         };
         self.requests.get_mut(r).phase = Phase::Set(reply);
-        self.send_to_cache(r);
+        self.send_to_cache(r, back);
     }
 
     /// SETs `key` with logical TTL `ttl` at server time `at`, recording its payload.
@@ -1344,12 +1477,9 @@ impl Engine {
         delta: SimDuration,
         writer_now_ns: u64,
     ) {
-        let raw_bytes = self.value_bytes[key as usize] as u64;
-        let bytes = self
-            .compression
-            .map_or(raw_bytes, |z| z.stored_bytes(raw_bytes));
+        let bytes = self.stored_bytes(key);
         let storage = ttl.map(|t| self.strategy.storage_ttl(t));
-        if self.cache.set(key, at, bytes, storage) == Write::Stored {
+        if self.cluster.set(key, at, bytes, storage) == Write::Stored {
             self.payload[key as usize] = Payload {
                 soft_expiry: match ttl {
                     Some(t) => SimTime(writer_now_ns.max(at.0)) + t,
@@ -1373,9 +1503,12 @@ impl Engine {
 
     /// Releases the lock if `req` still owns it (the compare-and-delete script).
     fn release_lock(&mut self, req: Request) {
-        if !self.cache_down && self.lock_owner[req.key as usize] == req.lock_token {
-            let lock_key = self.keys_total + req.key;
-            self.cache.delete(lock_key, self.now + self.half_latency);
+        let lock_key = self.keys_total + req.key;
+        if self.lock_owner[req.key as usize] == req.lock_token
+            && let Some(cmd) = self.command(lock_key)
+        {
+            self.cluster.delete(lock_key, cmd.at);
+            self.cluster.complete(cmd, 0);
         }
     }
 
@@ -1411,6 +1544,13 @@ impl Engine {
                 next = self.requests.get(f).next_follower;
                 self.end(f, ending);
             }
+        }
+        if ending == Ending::Answer
+            && let Some(local) = self.local_cache
+            && req.key < local.keys
+        {
+            let slot = req.instance as usize * local.keys as usize + req.key as usize;
+            self.local_until[slot] = self.now + local.ttl;
         }
         if req.client_waiting {
             match ending {
@@ -1517,12 +1657,24 @@ impl Engine {
         if !self.metrics.warmed_up() {
             let snap = self.snapshot(self.metrics.warmup_end());
             self.metrics.mark_warmup(snap, 0, 0);
-            self.class_metrics.mark_warmup(self.cache.class_stats());
+            self.class_metrics.mark_warmup(&self.cluster.class_stats());
+            self.cluster.mark_warmup(self.metrics.warmup_end());
         }
         let snap = self.snapshot(end);
+        let warmup = self.metrics.warmup_end();
         let (mut summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
-        let (classes, class_rows) = self.class_metrics.finish(self.cache.class_stats());
+        let (classes, class_rows) = self.class_metrics.finish(&self.cluster.class_stats());
         summary.classes = classes;
+        let (shards, shard_rows) = self.cluster.finish(end, warmup);
+        let shard_rows = if self.server_metrics {
+            summary.cache_utilization =
+                Some(shards.iter().map(|s| s.utilization).fold(0.0, f64::max));
+            summary.cache_queue_peak = Some(shards.iter().map(|s| s.queue_peak).max().unwrap_or(0));
+            summary.shards = Some(shards);
+            shard_rows.to_vec()
+        } else {
+            Vec::new()
+        };
         summary.stopped = stop.as_ref().map(|stop| stop.to_string());
         let holds_left = self.requests.live()
             + self.refreshing.iter().filter(|&&r| r).count()
@@ -1532,6 +1684,7 @@ impl Engine {
             summary,
             timeseries,
             class_rows,
+            shard_rows,
             stop,
         }
     }

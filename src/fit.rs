@@ -85,7 +85,7 @@ impl Profile {
             deletes: 0,
             span_ns,
         };
-        let mut records = trace::open(&replay.path, &replay.format)?;
+        let mut records = trace::open(&replay.path, &replay.format, trace::WithSlots::No)?;
         let mut previous: Option<u64> = None;
         let mut started = [false; 4];
         while let Some(record) = records.next() {

@@ -69,6 +69,7 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod compare;
 pub mod db;
 pub mod engine;
@@ -84,6 +85,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod slots;
 pub mod stats;
 pub mod strategy;
 pub mod suggest;

@@ -10,6 +10,7 @@
 //! every comparison is made from them.
 
 pub mod classes;
+pub mod shards;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,8 @@ pub struct Counters {
     pub hit_bytes: u64,
     /// Bytes of the values of requests whose first cache read missed.
     pub miss_bytes: u64,
+    /// Requests answered from their app instance's in-process cache.
+    pub local_hits: u64,
     /// Trace replay: write records (values stored without a query).
     pub trace_writes: u64,
     /// Trace replay: delete records (keys invalidated).
@@ -173,6 +176,15 @@ pub struct RunSummary {
     pub evicted_keys: u64,
     /// Keys deleted because their TTL passed.
     pub expired_keys: u64,
+    /// Cache server model (`cache.ops_per_sec` or `cache.shards` set): the
+    /// share of the time after warmup the busiest node's thread was busy
+    /// (0 with unlimited `ops_per_sec`); absent without a server model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_utilization: Option<f64>,
+    /// Cache server model: the most commands waiting at once for a node's
+    /// thread after warmup; absent without a server model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_queue_peak: Option<u64>,
     /// What the stampede mitigation did (flattened into the summary's top level).
     #[serde(flatten)]
     pub strategy: StrategyCounters,
@@ -188,6 +200,13 @@ pub struct RunSummary {
     pub latency_ms: LatencySummary,
     /// Hit ratio, memory and evictions per key class.
     pub classes: Vec<classes::ClassSummary>,
+    /// Requests answered from an app instance's in-process cache
+    /// (`clients.local_cache`, counted among `hits`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub local_hits: u64,
+    /// Cache server model: each shard (one for a single node), in slot order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<shards::ShardSummary>>,
     /// Trace replay: write records after warmup (values the application
     /// stored without a query); absent when there were none.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -258,6 +277,12 @@ pub struct TimeseriesRow {
     pub refreshes: u64,
     /// Cache commands that failed because the cache was down.
     pub cache_errors: u64,
+    /// Cache server model: the busiest node's busy share of the row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_utilization: Option<f64>,
+    /// Cache server model: the most commands waiting at once for a node's thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_queue_max: Option<u64>,
 }
 
 /// Gauges and cumulative counters sampled from the cache and database at a row boundary.
@@ -507,8 +532,16 @@ impl Metrics {
 
     /// Closes the current row with the state `now` at its end; starts the next.
     ///
-    /// `in_flight` and `queue` are the database gauges carried into the next row.
-    pub fn close_row(&mut self, snap: Snapshot, in_flight: u32, queue: u32) {
+    /// `in_flight` and `queue` are the database gauges carried into the next
+    /// row; `cache` is the cache server's utilisation and queue maximum in
+    /// the row, when the scenario models one.
+    pub fn close_row(
+        &mut self,
+        snap: Snapshot,
+        in_flight: u32,
+        queue: u32,
+        cache: Option<(f64, u64)>,
+    ) {
         let prev = self.at_row_start;
         let width_ns = self.interval.0 as f64;
         let row_latency = &self.row_latency;
@@ -539,6 +572,8 @@ impl Metrics {
             lock_waits: self.row.strategy.lock_waits,
             refreshes: self.row.strategy.refreshes + self.row.strategy.early_recomputations,
             cache_errors: self.row.strategy.cache_errors,
+            cache_utilization: cache.map(|c| c.0),
+            cache_queue_max: cache.map(|c| c.1),
         });
         self.row = Counters::default();
         self.row_latency.reset();
@@ -596,6 +631,10 @@ impl Metrics {
             evicted_keys: snap.evicted_keys - base.evicted_keys,
             expired_keys: snap.expired_keys - base.expired_keys,
             strategy: t.strategy,
+            cache_utilization: None,
+            cache_queue_peak: None,
+            local_hits: t.local_hits,
+            shards: None,
             writes: t.trace_writes,
             deletes: t.trace_deletes,
             used_memory_peak: self.used_memory_peak,
@@ -632,4 +671,28 @@ pub fn flatten(summary: &RunSummary) -> Vec<(String, f64)> {
         }
     }
     out
+}
+
+/// The metrics of several summaries: the first one's, in its order, then
+/// any others in order of first appearance (summaries leave out counts that
+/// are zero and the server figures of runs without a server model).
+pub fn metric_union<'a>(summaries: impl IntoIterator<Item = &'a RunSummary>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for summary in summaries {
+        for (name, _) in flatten(summary) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `summary`'s value of each metric in `names` ([`metric_union`]), `None` where it has none.
+pub fn metric_values(summary: &RunSummary, names: &[String]) -> Vec<Option<f64>> {
+    let metrics = flatten(summary);
+    names
+        .iter()
+        .map(|n| metrics.iter().find(|(m, _)| m == n).map(|(_, v)| *v))
+        .collect()
 }

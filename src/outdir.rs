@@ -29,10 +29,11 @@ pub const MANIFEST: &str = ".stampede-files";
 const RUNS_DIR: &str = "runs";
 
 /// Files stampede writes into run, sweep and plan directories.
-const KNOWN_FILES: [&str; 12] = [
+const KNOWN_FILES: [&str; 13] = [
     "summary.json",
     "timeseries.csv",
     "classes.csv",
+    "shards.csv",
     "scenario.toml",
     "sweep.csv",
     "aggregate.csv",
@@ -45,11 +46,12 @@ const KNOWN_FILES: [&str; 12] = [
 ];
 
 /// Charts stampede draws (as `.png` or `.svg`), besides `heatmap-<metric>`.
-const KNOWN_CHARTS: [&str; 9] = [
+const KNOWN_CHARTS: [&str; 10] = [
     "latency",
     "db_load",
     "memory",
     "classes",
+    "shards",
     "comparison",
     "plan",
     "fit",
@@ -468,10 +470,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         std::fs::write(dir.join(MANIFEST), "# header\nsummary.json\n").unwrap();
-        std::fs::write(dir.join("shards.svg"), "").unwrap();
+        std::fs::write(dir.join("sketch.svg"), "").unwrap();
         std::fs::write(dir.join("notes.txt"), "").unwrap();
-        assert_eq!(foreign_entries(dir).unwrap(), ["notes.txt", "shards.svg"]);
-        record(dir, &[dir.join("shards.svg")]).unwrap();
+        assert_eq!(foreign_entries(dir).unwrap(), ["notes.txt", "sketch.svg"]);
+        record(dir, &[dir.join("sketch.svg")]).unwrap();
         assert_eq!(foreign_entries(dir).unwrap(), ["notes.txt"]);
         assert!(check_ours("--out", dir).is_err());
         std::fs::remove_file(dir.join("notes.txt")).unwrap();

@@ -22,6 +22,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const TIMESERIES_FILE: &str = "timeseries.csv";
 /// Per-class time series file name.
 pub const CLASSES_FILE: &str = "classes.csv";
+/// Per-shard time series file name (runs with a cache server model).
+pub const SHARDS_FILE: &str = "shards.csv";
 /// Resolved scenario file name.
 pub const SCENARIO_FILE: &str = "scenario.toml";
 
@@ -71,6 +73,9 @@ pub fn write_run(
     put(SUMMARY_FILE, summary_json(&output.summary).into_bytes())?;
     put(TIMESERIES_FILE, to_csv(&output.timeseries))?;
     put(CLASSES_FILE, to_csv(&output.class_rows))?;
+    if !output.shard_rows.is_empty() {
+        put(SHARDS_FILE, to_csv(&output.shard_rows))?;
+    }
     let mut resolved = resolved_toml(raw, dir);
     for o in &scenario.overrides {
         resolved.insert_str(
@@ -85,11 +90,12 @@ pub fn write_run(
         scenario,
         &output.timeseries,
         &output.class_rows,
+        &output.shard_rows,
         plot::Format::Png,
     )?);
     let charts = html::svg_charts(|scratch| {
-        let (rows, classes) = (&output.timeseries, &output.class_rows);
-        plot::run_charts(scratch, scenario, rows, classes, plot::Format::Svg)
+        let (rows, classes, shards) = (&output.timeseries, &output.class_rows, &output.shard_rows);
+        plot::run_charts(scratch, scenario, rows, classes, shards, plot::Format::Svg)
     })?;
     let page = html::run_page(scenario, &resolved_toml(raw, dir), &output.summary, &charts);
     let path = dir.join(html::HTML_FILE);

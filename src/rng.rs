@@ -34,12 +34,22 @@ pub enum Component {
     ClockSkew = 8,
     /// Whether a read's payload fails to deserialize (`corrupt_rate`).
     Corruption = 9,
+    /// Cache round trips drawn from a latency distribution.
+    CacheLatency = 10,
 }
 
 /// Creates the stream of `component` for a run seeded with `seed`.
 pub fn stream(seed: u64, component: Component) -> Stream {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(component as u64);
+    rng
+}
+
+/// The stream of the `index`-th instance of `component` (the eviction
+/// sampling of each cache node): instance 0's is [`stream`]'s.
+pub fn stream_of(seed: u64, component: Component, index: u32) -> Stream {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(component as u64 + ((index as u64) << 32));
     rng
 }
 

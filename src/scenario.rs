@@ -97,8 +97,25 @@ pub struct Clients {
     pub clock_skew: SimDuration,
     /// Popularity drift in keys per second: rank r at time t is key (r + churn·t) mod keys.
     pub churn_per_s: f64,
+    /// App CPU time of each cache command a request sends; zero for none.
+    pub cpu_per_command: SimDuration,
+    /// Cores of each app instance running its CPU work; `None` = unlimited.
+    pub cores_per_instance: Option<u32>,
+    /// The in-process cache of each app instance, if any.
+    pub local_cache: Option<LocalCache>,
     /// Key classes, at least one; their shares add up to 1.
     pub classes: Vec<KeyClass>,
+}
+
+/// An in-process cache on each app instance for keys `key:1` ... `key:keys`
+/// (key ids `0..keys`): a value read or computed there is served from
+/// process memory for `ttl`, without a cache command.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocalCache {
+    /// Keys kept locally: ids below this.
+    pub keys: u32,
+    /// How long a kept value is served.
+    pub ttl: SimDuration,
 }
 
 /// A class of keys with its own TTL, value size and query time.
@@ -143,8 +160,19 @@ impl SizeDistribution {
 /// The cache.
 #[derive(Clone, Debug)]
 pub struct Cache {
-    /// Round trip of one command.
-    pub latency: SimDuration,
+    /// Network round trip of one command, drawn per command.
+    pub latency: Distribution,
+    /// Commands per second each node executes, one at a time; `None` = unlimited.
+    pub ops_per_sec: Option<f64>,
+    /// Extra server time per KB (1024 bytes) of value a command carries.
+    pub service_per_kb: SimDuration,
+    /// Redis Cluster primaries; 1 = a single node.
+    pub shards: u16,
+    /// The scenario models the cache as a server (it sets `ops_per_sec` or
+    /// `shards`): the outputs then carry the server's metrics (utilisation,
+    /// command queue, per-shard figures); without them, the outputs are
+    /// exactly those of a cache with no server model.
+    pub server_metrics: bool,
     /// Relative TTL jitter j in [0, 1): TTL × U(1 − j, 1 + j).
     pub ttl_jitter: f64,
     /// What the cache holds at time 0.
@@ -222,6 +250,14 @@ pub enum Distribution {
 }
 
 impl Distribution {
+    /// The smallest value the distribution takes (0 for exponential and lognormal).
+    pub fn min(&self) -> SimDuration {
+        match *self {
+            Distribution::Constant(d) => d,
+            Distribution::Exponential(_) | Distribution::Lognormal { .. } => SimDuration::ZERO,
+        }
+    }
+
     /// The mean of the distribution, in nanoseconds.
     pub fn mean_ns(&self) -> f64 {
         match *self {
@@ -254,12 +290,17 @@ pub struct Fault {
 /// The kinds of fault.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FaultKind {
-    /// FLUSHALL: every key (and lock) is deleted.
-    Flush,
+    /// FLUSHALL: every key (and lock) is deleted, on one shard or all.
+    Flush {
+        /// Only this shard; `None` = every shard.
+        shard: Option<u16>,
+    },
     /// Failover: every cache command fails for `duration`; traffic goes to the database.
     CacheDown {
         /// How long the cache is unreachable.
         duration: SimDuration,
+        /// Only this shard; `None` = every shard.
+        shard: Option<u16>,
     },
     /// The key at popularity `rank` (1 = hottest) is evicted.
     Evict {
@@ -286,7 +327,7 @@ impl FaultKind {
     /// The contract name.
     pub fn name(&self) -> &'static str {
         match self {
-            FaultKind::Flush => "flush",
+            FaultKind::Flush { .. } => "flush",
             FaultKind::CacheDown { .. } => "cache-down",
             FaultKind::Evict { .. } => "evict",
             FaultKind::Spike { .. } => "spike",
@@ -297,8 +338,8 @@ impl FaultKind {
     /// How long the fault lasts (zero for instant ones).
     pub fn duration(&self) -> SimDuration {
         match *self {
-            FaultKind::Flush | FaultKind::Evict { .. } => SimDuration::ZERO,
-            FaultKind::CacheDown { duration }
+            FaultKind::Flush { .. } | FaultKind::Evict { .. } => SimDuration::ZERO,
+            FaultKind::CacheDown { duration, .. }
             | FaultKind::Spike { duration, .. }
             | FaultKind::DbSlowdown { duration, .. } => duration,
         }

@@ -78,6 +78,18 @@ pub struct Record {
     pub op: Op,
     /// The TTL a write sets, in nanoseconds; `None` for none (or 0 in the trace).
     pub ttl_ns: Option<u64>,
+    /// The key's Redis Cluster hash slot (of its text, or of the decimal id
+    /// of a numeric key), when the trace was opened [`WithSlots::Yes`]; else 0.
+    pub slot: u16,
+}
+
+/// Whether a reader computes each record's hash slot (only a sharded cache needs it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WithSlots {
+    /// Compute [`Record::slot`].
+    Yes,
+    /// Leave it 0.
+    No,
 }
 
 /// The trace formats stampede reads.
@@ -139,15 +151,15 @@ fn open_bytes(path: &Path) -> Result<Box<dyn Read>, TraceError> {
 }
 
 /// Opens the trace at `path` in `format`; records come from [`Spread::next`].
-pub fn open(path: &Path, format: &Format) -> Result<Spread, TraceError> {
+pub fn open(path: &Path, format: &Format, slots: WithSlots) -> Result<Spread, TraceError> {
     let bytes = open_bytes(path)?;
     let (source, unit_ns): (Box<dyn Source>, u64) = match format {
         Format::OracleGeneral => (
-            Box::new(oracle_general::Reader::new(path, bytes)),
+            Box::new(oracle_general::Reader::new(path, bytes, slots)),
             1_000_000_000,
         ),
         Format::Delimited(layout) => (
-            Box::new(delimited::Reader::new(path, bytes, layout.clone())?),
+            Box::new(delimited::Reader::new(path, bytes, layout.clone(), slots)?),
             layout.time_unit_ns,
         ),
     };
@@ -347,12 +359,15 @@ pub struct Index {
     /// FNV-1a of every record (time, key, size, op, TTL): the trace's
     /// content, so a sweep resumed over an edited trace reruns its runs.
     pub digest: u64,
+    /// Each key's hash slot, by dense id (empty unless built [`WithSlots::Yes`]).
+    slots: Vec<u16>,
 }
 
 impl Index {
-    /// Reads the whole trace once; the first bad record is the error.
-    pub fn build(path: &Path, format: &Format) -> Result<Index, TraceError> {
-        let mut records = open(path, format)?;
+    /// Reads the whole trace once; the first bad record is the error. With
+    /// [`WithSlots::Yes`] it keeps each key's hash slot too.
+    pub fn build(path: &Path, format: &Format, slots: WithSlots) -> Result<Index, TraceError> {
+        let mut records = open(path, format, slots)?;
         let mut index = Index {
             digest: FNV_OFFSET,
             ..Index::default()
@@ -373,7 +388,12 @@ impl Index {
                         .into(),
                 });
             }
-            index.ids.entry(record.key).or_insert(next as u32);
+            if let std::collections::hash_map::Entry::Vacant(e) = index.ids.entry(record.key) {
+                e.insert(next as u32);
+                if slots == WithSlots::Yes {
+                    index.slots.push(record.slot);
+                }
+            }
             index.digest = record.fold_into(index.digest);
             match record.op {
                 Op::Read => index.reads += 1,
@@ -406,6 +426,11 @@ impl Index {
     /// The dense id (0-based, in order of first appearance) of trace key `key`.
     pub fn id(&self, key: u64) -> Option<u32> {
         self.ids.get(&key).copied()
+    }
+
+    /// Each key's hash slot, by dense id (empty unless built [`WithSlots::Yes`]).
+    pub fn slots(&self) -> &[u16] {
+        &self.slots
     }
 
     /// Records of every op.
@@ -485,6 +510,7 @@ mod tests {
             size: Some(1),
             op: Op::Read,
             ttl_ns: None,
+            slot: 0,
         }
     }
 

@@ -705,7 +705,7 @@ fn make_small(case: &Case, s: &Scenario) -> Option<(Case, Scenario)> {
             }
         }
         Arrival::Closed { users, think } => {
-            let cycle = (think + s.cache.latency).as_secs_f64().max(1e-9);
+            let cycle = (think.as_secs_f64() + s.cache.latency.mean_ns() / 1e9).max(1e-9);
             let work = users as f64 * seconds / cycle;
             if work > SMALL_WORK {
                 let fewer = (SMALL_WORK * cycle / seconds).floor();

@@ -167,7 +167,7 @@ prewarm = "fresh"
         users: 4,
         think: SimDuration::ZERO,
     };
-    scenario.cache.latency = SimDuration::ZERO;
+    scenario.cache.latency = stampede::scenario::Distribution::Constant(SimDuration::ZERO);
     let out = stampede::engine::run(&scenario, 1);
     assert!(
         matches!(out.stop, Some(Stop::Stalled { .. })),

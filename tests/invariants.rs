@@ -16,14 +16,37 @@ const STRATEGIES: [&str; 8] = [
     "kind = \"memcache-lease\"\nlease_interval = \"100ms\"\nretry = \"10ms\"\nstale = true",
 ];
 
-/// No fault, or one of each kind, inside the 6 s run.
-const FAULTS: [&str; 6] = [
+/// No fault, or one of each kind, inside the 6 s run (two on one shard).
+const FAULTS: [&str; 8] = [
     "",
     "[[events]]\nkind = \"flush\"\nat = \"3s\"",
     "[[events]]\nkind = \"cache-down\"\nat = \"2s\"\nduration = \"1500ms\"",
     "[[events]]\nkind = \"evict\"\nat = \"3s\"\nrank = 1",
     "[[events]]\nkind = \"spike\"\nat = \"2s\"\nduration = \"1s\"\nrate = 3.0",
     "[[events]]\nkind = \"db-slowdown\"\nat = \"2s\"\nduration = \"1s\"\nfactor = 5.0",
+    "[[events]]\nkind = \"flush\"\nat = \"3s\"\nshard = 0",
+    "[[events]]\nkind = \"cache-down\"\nat = \"2s\"\nduration = \"1500ms\"\nshard = 0",
+];
+
+/// The cache as a server (issue 14): no server model, a saturable single
+/// node, a cluster with a per-KB cost, a drawn round trip, and app CPU per
+/// command with or without a core limit: (`[clients]` lines, `[cache]` lines).
+const SERVERS: [(&str, &str); 6] = [
+    ("", "latency = \"1ms\""),
+    ("", "latency = \"1ms\"\nops_per_sec = 6000"),
+    (
+        "",
+        "latency = \"1ms\"\nops_per_sec = 50000\nservice_per_kb = \"2us\"\nshards = 3",
+    ),
+    (
+        "",
+        "latency = { dist = \"lognormal\", median = \"1ms\", p99 = \"5ms\" }\nshards = 2",
+    ),
+    ("cpu_per_command = \"20us\"", "latency = \"1ms\""),
+    (
+        "cpu_per_command = \"50us\"\ncores_per_instance = 1",
+        "latency = { dist = \"exponential\", mean = \"1ms\" }\nops_per_sec = 20000",
+    ),
 ];
 
 /// A random but valid scenario: open or closed loop, with or without
@@ -36,7 +59,7 @@ fn scenario_text() -> impl Strategy<Value = String> {
         (1u32..40, prop::option::of(1u32..8), 1u64..40, 0u64..5_000),
         (0.0f64..0.5, 0u64..3, 0u64..i64::MAX as u64),
         (prop::option::of(20_000u64..400_000), 0usize..10),
-        (0..STRATEGIES.len(), 0..FAULTS.len(), 1u32..4),
+        (0..STRATEGIES.len(), 0..FAULTS.len(), 1u32..4, 0..SERVERS.len()),
     )
         .prop_map(
             |(
@@ -45,8 +68,9 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 (connections, cores, query_ms, ttl_ms),
                 (jitter, warmup_s, seed),
                 (maxmemory, policy),
-                (strategy, fault, instances),
+                (strategy, fault, instances, server),
             )| {
+                let (app, cache) = SERVERS[server];
                 let memory = maxmemory.map_or(String::new(), |m| {
                     let policy = stampede::cache::policy::EvictionPolicy::NAMES[policy];
                     format!("maxmemory = {m}\npolicy = \"{policy}\"")
@@ -63,8 +87,8 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 format!(
                     "name = \"prop\"\nduration = \"6s\"\nwarmup = \"{warmup_s}s\"\nseed = {seed}\ninterval = \"250ms\"\n\
                      [clients]\nkeys = {keys}\nzipf = {zipf}\n{arrival}\n{timeout}\nretries = {retries}\nretry_backoff = \"30ms\"\n\
-                     app_instances = {instances}\n\
-                     [cache]\nlatency = \"1ms\"\n{ttl}\nttl_jitter = {jitter}\n{memory}\n\
+                     app_instances = {instances}\n{app}\n\
+                     [cache]\n{cache}\n{ttl}\nttl_jitter = {jitter}\n{memory}\n\
                      [database]\nconnections = {connections}\n{pool}\n{cores}\n\
                      query_time = {{ dist = \"exponential\", mean = \"{query_ms}ms\" }}\n\
                      [strategy]\n{}\n{}\n",
@@ -115,20 +139,37 @@ proptest! {
         prop_assert!(arrived >= s.requests);
         prop_assert!(rows.windows(2).all(|w| w[0].t_s < w[1].t_s));
         // Memory: never above maxmemory by more than the one write Redis lets
-        // through before the next command evicts (86 + 42 + 100 bytes here).
+        // through before the next command evicts (86 + 42 + 100 bytes here),
+        // on each shard (maxmemory is per node, as in Redis).
+        let shards = s.shards.as_deref().unwrap_or_default();
         if let Some(limit) = maxmemory_of(&text) {
-            prop_assert!(s.used_memory_peak <= limit + 228, "peak {} limit {limit}", s.used_memory_peak);
+            let nodes = shards.len().max(1) as u64;
+            prop_assert!(s.used_memory_peak <= nodes * (limit + 228), "peak {} limit {limit}", s.used_memory_peak);
+            for shard in shards {
+                prop_assert!(shard.used_memory_peak <= limit + 228, "shard {:?}", shard);
+            }
         } else {
             // Only the `evict` fault evicts without a memory limit: one key.
             let faulted = u64::from(text.contains("kind = \"evict\""));
             prop_assert!(s.evicted_keys <= faulted && s.oom_rejections == 0);
         }
+        // A server model's figures are shares and counts that add up.
+        if let Some(u) = s.cache_utilization {
+            prop_assert!((0.0..=1.0 + 1e-9).contains(&u), "cache utilisation {u}");
+            prop_assert!(shards.iter().all(|x| x.utilization <= u + 1e-12));
+            prop_assert_eq!(s.evicted_keys, shards.iter().map(|x| x.evicted_keys).sum::<u64>());
+            prop_assert_eq!(s.expired_keys, shards.iter().map(|x| x.expired_keys).sum::<u64>());
+            prop_assert!(rows.iter().all(|r| r.cache_utilization.is_some_and(|u| (0.0..=1.0 + 1e-9).contains(&u))));
+        } else {
+            prop_assert!(shards.is_empty() && rows.iter().all(|r| r.cache_queue_max.is_none()));
+        }
     }
 
     #[test]
     fn app_instances_matter_only_to_coalescing_and_skew(text in scenario_text()) {
-        // Without clock skew, only coalesce keeps per-instance state.
-        prop_assume!(!text.contains("kind = \"coalesce\""));
+        // Without clock skew, only coalesce keeps per-instance state (and
+        // app CPU with a core limit, which each instance has of its own).
+        prop_assume!(!text.contains("kind = \"coalesce\"") && !text.contains("cores_per_instance"));
         let one = run(&text, &["clients.app_instances=1"]).summary;
         let three = run(&text, &["clients.app_instances=3"]).summary;
         prop_assert_eq!(one, three);

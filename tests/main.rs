@@ -39,6 +39,7 @@
 
 mod analytic;
 mod bad_input;
+mod cache_server;
 mod charts;
 mod checks;
 mod cli;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use stampede::trace::{self, Format, Index, Op};
+use stampede::trace::{self, Format, Index, Op, WithSlots};
 
 /// The folder of the real traces: `$STAMPEDE_TRACES`, else `../shared/traces`
 /// beside the repository (CI has it).
@@ -40,7 +40,7 @@ pub const LIBCACHESIM_LRU_MISS_BYTES: [u64; 8] = [
 #[test]
 fn r12_the_oracle_general_reader_reads_libcachesims_trace_as_libcachesim_does() {
     let path = shared_traces().join("cloudPhysicsIO.oracleGeneral.bin");
-    let mut records = trace::open(&path, &Format::OracleGeneral).expect("opens");
+    let mut records = trace::open(&path, &Format::OracleGeneral, WithSlots::No).expect("opens");
     let mut all = Vec::new();
     while let Some(r) = records.next() {
         all.push(r.expect("a valid record"));
@@ -95,10 +95,12 @@ mod readers {
     use std::io::Write;
     use std::path::Path;
 
-    use stampede::trace::{self, Column, Columns, Format, Layout, Op, Record, TraceError, key_id};
+    use stampede::trace::{
+        self, Column, Columns, Format, Layout, Op, Record, TraceError, WithSlots, key_id,
+    };
 
     fn read(path: &Path, format: &Format) -> Result<Vec<Record>, TraceError> {
-        let mut records = trace::open(path, format)?;
+        let mut records = trace::open(path, format, WithSlots::No)?;
         let mut out = Vec::new();
         while let Some(r) = records.next() {
             out.push(r?);
@@ -143,7 +145,8 @@ mod readers {
                     key: key_id(key.as_bytes()),
                     size: Some(size),
                     op,
-                    ttl_ns: ttl
+                    ttl_ns: ttl,
+                    slot: 0,
                 }
             );
         }
@@ -313,7 +316,12 @@ pub mod replay {
         REPLAY
             .get_or_init(|| {
                 let path = shared_traces().join("cloudPhysicsIO.oracleGeneral.bin");
-                let index = Index::build(&path, &Format::OracleGeneral).expect("a valid trace");
+                let index = Index::build(
+                    &path,
+                    &Format::OracleGeneral,
+                    stampede::trace::WithSlots::No,
+                )
+                .expect("a valid trace");
                 assert_eq!(index.keys(), 48_974);
                 assert_eq!(index.reads, 113_872);
                 Arc::new(Replay {
@@ -342,7 +350,7 @@ pub mod replay {
         // What a trace scenario sets: the trace's keys and arrivals, no latency.
         sc.clients.keys = replay.index.keys();
         sc.clients.arrival = Arrival::Trace(replay.clone());
-        sc.cache.latency = SimDuration::ZERO;
+        sc.cache.latency = Distribution::Constant(SimDuration::ZERO);
         for class in &mut sc.clients.classes {
             class.query_time = Distribution::Constant(SimDuration::ZERO);
         }
@@ -369,6 +377,7 @@ fn r12_the_bundled_invalidation_trace_is_what_its_script_says() {
     let index = Index::build(
         &path,
         &Format::Delimited(stampede::trace::Layout::twitter()),
+        WithSlots::No,
     )
     .expect("the bundled trace reads");
     // 60 s at 2,000 reads/s, and the 5 hottest keys deleted at 10, 20, ... 50 s.

@@ -93,6 +93,49 @@ impl<T: Copy> Lane<T> {
     }
 }
 
+/// The replies of cache commands: a [`Lane`] when every round trip is the
+/// same and no node queues (replies then return in the order commands were
+/// sent), a [`TimerHeap`] otherwise.
+#[derive(Debug)]
+pub enum ReplyQueue<T> {
+    /// Every reply one fixed round trip after its command was sent.
+    Fixed(Lane<T>),
+    /// Replies at times of their own (drawn round trips, queueing nodes).
+    Timed(TimerHeap<T>),
+}
+
+impl<T: Copy> ReplyQueue<T> {
+    /// Schedules the reply `item` of a command sent at `now`, back at `at`.
+    #[inline]
+    pub fn push(&mut self, now: SimTime, at: SimTime, seq: &mut Sequence, item: T) {
+        match self {
+            ReplyQueue::Fixed(lane) => {
+                debug_assert_eq!(at, now + lane.delay, "a fixed lane's reply time");
+                lane.push(now, seq, item)
+            }
+            ReplyQueue::Timed(heap) => heap.push(at, seq, item),
+        }
+    }
+
+    /// The key of the earliest reply.
+    #[inline]
+    pub fn peek_key(&self) -> Option<EventKey> {
+        match self {
+            ReplyQueue::Fixed(lane) => lane.peek_key(),
+            ReplyQueue::Timed(heap) => heap.peek_key(),
+        }
+    }
+
+    /// Removes and returns the earliest reply.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(EventKey, T)> {
+        match self {
+            ReplyQueue::Fixed(lane) => lane.pop(),
+            ReplyQueue::Timed(heap) => heap.pop(),
+        }
+    }
+}
+
 /// One heap entry, ordered by its key only.
 #[derive(Debug)]
 struct Timed<T> {

@@ -60,7 +60,7 @@ pub struct ReplayState {
 impl ReplayState {
     /// Opens the trace again for the replay (the scenario checked it whole).
     pub fn open(source: Arc<Replay>) -> Result<Self, TraceError> {
-        let records = trace::open(&source.path, &source.format)?;
+        let records = trace::open(&source.path, &source.format, trace::WithSlots::No)?;
         Ok(ReplayState {
             source,
             records,

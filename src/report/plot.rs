@@ -24,6 +24,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
+use crate::cluster::ShardRow;
 use crate::error::{Error, Result};
 use crate::metrics::TimeseriesRow;
 use crate::metrics::classes::ClassRow;
@@ -967,14 +968,15 @@ pub fn run_title(scenario: &Scenario) -> String {
     }
 }
 
-/// Draws the charts of a run directory from its time series; returns the
-/// files. A time series with no row to draw (none before the last arrival)
-/// is bad input: no chart is drawn.
+/// Draws the charts of a run directory from its time series (run-wide, per
+/// class, per shard); returns the files. A time series with no row to draw
+/// (none before the last arrival) is bad input: no chart is drawn.
 pub fn run_charts(
     dir: &Path,
     scenario: &Scenario,
     rows: &[TimeseriesRow],
     class_rows: &[ClassRow],
+    shard_rows: &[ShardRow],
     format: Format,
 ) -> Result<Vec<PathBuf>> {
     // Rows after the last arrival hold only stragglers, not load: not drawn.
@@ -1058,39 +1060,64 @@ pub fn run_charts(
             )
         }],
     );
-    let db_load = figure(
-        format!("{name}: database load (per {every})"),
-        vec![
-            Panel::new(
-                "queries per second (q/s)",
-                vec![
-                    line("queries started", &|r| Some(per_s(r.db_queries))),
-                    none_if_zero(line(
-                        "duplicate queries (same key already in flight)",
-                        &|r| Some(per_s(r.duplicate_queries)),
-                    )),
-                ],
-            ),
-            Panel {
-                reference: Some((
-                    connections as f64,
-                    format!("pool size ({} connections)", thousands(connections as f64)),
+    let mut db_panels = vec![
+        Panel::new(
+            "queries per second (q/s)",
+            vec![
+                line("queries started", &|r| Some(per_s(r.db_queries))),
+                none_if_zero(line(
+                    "duplicate queries (same key already in flight)",
+                    &|r| Some(per_s(r.duplicate_queries)),
                 )),
-                ..Panel::new(
-                    "connections in use",
-                    vec![line("queries running (most at once)", &|r| {
-                        Some(r.db_inflight_max as f64)
-                    })],
-                )
-            },
-            Panel::new(
-                "queries waiting",
-                vec![line(
-                    "queries waiting for a connection (longest queue)",
-                    &|r| Some(r.db_queue_max as f64),
-                )],
-            ),
-        ],
+            ],
+        ),
+        Panel {
+            reference: Some((
+                connections as f64,
+                format!("pool size ({} connections)", thousands(connections as f64)),
+            )),
+            ..Panel::new(
+                "connections in use",
+                vec![line("queries running (most at once)", &|r| {
+                    Some(r.db_inflight_max as f64)
+                })],
+            )
+        },
+        Panel::new(
+            "queries waiting",
+            vec![line(
+                "queries waiting for a connection (longest queue)",
+                &|r| Some(r.db_queue_max as f64),
+            )],
+        ),
+    ];
+    // A cache modelled as a server: its load beside the database's.
+    let server = rows.iter().any(|r| r.cache_utilization.is_some());
+    if server {
+        db_panels.push(Panel {
+            y_range: Some(0.0..104.0),
+            ..Panel::new(
+                "cache node busy (%)",
+                vec![line("busiest cache node's thread busy", &|r| {
+                    r.cache_utilization.map(|u| u * 100.0)
+                })],
+            )
+        });
+        db_panels.push(Panel::new(
+            "cache commands waiting",
+            vec![line(
+                "commands waiting for a cache node's thread (longest queue)",
+                &|r| r.cache_queue_max.map(|q| q as f64),
+            )],
+        ));
+    }
+    let db_load = figure(
+        if server {
+            format!("{name}: database and cache load (per {every})")
+        } else {
+            format!("{name}: database load (per {every})")
+        },
+        db_panels,
     );
     let maxmemory = scenario.cache.maxmemory_bytes;
     let memory = figure(
@@ -1189,6 +1216,51 @@ pub fn run_charts(
             ),
         ));
     }
+    if server && !shard_rows.is_empty() {
+        let shards = shard_rows.iter().map(|r| r.shard).max().unwrap_or(0) + 1;
+        let by_shard = |value: &dyn Fn(&ShardRow) -> f64| -> Vec<Series> {
+            (0..shards)
+                .map(|shard| {
+                    Series::new(
+                        format!("shard {shard}"),
+                        shard_rows
+                            .iter()
+                            .filter(|r| r.shard == shard && !r.drain && r.t_s < arrivals_end_s)
+                            .map(|r| (mid(r.t_s), value(r)))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let mut panels = vec![
+            Panel::new(
+                "commands received per second",
+                by_shard(&|r| per_s(r.commands)),
+            ),
+            Panel::new("used memory (MiB)", by_shard(&|r| mib(r.used_memory))),
+            Panel {
+                y_range: Some(0.0..104.0),
+                ..Panel::new("thread busy (%)", by_shard(&|r| r.utilization * 100.0))
+            },
+            Panel::new(
+                "commands waiting (longest queue)",
+                by_shard(&|r| r.queue_max as f64),
+            ),
+        ];
+        for p in &mut panels[1..] {
+            p.legend = false;
+        }
+        figures.push((
+            SHARDS_CHART,
+            Figure {
+                columns: 2,
+                ..figure(
+                    format!("{name}: load and memory per cache shard (per {every})"),
+                    panels,
+                )
+            },
+        ));
+    }
     let mut written = Vec::new();
     for (file, figure) in &figures {
         let path = dir.join(format.file(file));
@@ -1200,6 +1272,8 @@ pub fn run_charts(
 
 /// The chart of errors, timeouts and hit ratio over time (extension from the format).
 pub const ERRORS_CHART: &str = "errors";
+/// The chart of each cache shard's load and memory over time.
+pub const SHARDS_CHART: &str = "shards";
 
 /// The time axis unit for a run of `end_s` seconds: seconds up to 20 minutes,
 /// minutes up to 5 hours, hours beyond.

@@ -11,7 +11,7 @@ use super::plot::heatmap::{HeatPanel, Heatmap};
 use super::plot::{self, Figure, Format, Panel, Series};
 use super::{OutputDir, SCENARIO_FILE, resolved_toml, write_atomic_in};
 use crate::error::{Error, Result};
-use crate::metrics::flatten;
+use crate::metrics::{metric_union, metric_values};
 use crate::scenario::RawScenario;
 use crate::sweep::{Sweep, SweepRun, value_text};
 
@@ -123,20 +123,21 @@ impl SweepTable {
     }
 
     /// Aggregates `runs` (complete and in grid order) over replicates.
+    ///
+    /// Metrics are matched by name: a metric some runs leave out (a count
+    /// that was zero, a server figure of a point without a server model) is
+    /// aggregated over the runs that have it.
     pub fn from_runs(sweep: &Sweep, runs: &[SweepRun]) -> SweepTable {
-        let metrics: Vec<String> = runs
-            .first()
-            .map(|r| flatten(&r.summary).into_iter().map(|(k, _)| k).collect())
-            .unwrap_or_default();
+        let metrics = metric_union(runs.iter().map(|r| &r.summary));
         let stats = (0..sweep.points.len())
             .map(|point| {
-                let values: Vec<Vec<f64>> = runs
+                let values: Vec<Vec<Option<f64>>> = runs
                     .iter()
                     .filter(|r| r.point == point)
-                    .map(|r| flatten(&r.summary).into_iter().map(|(_, v)| v).collect())
+                    .map(|r| metric_values(&r.summary, &metrics))
                     .collect();
                 (0..metrics.len())
-                    .map(|m| Stat::of(&values.iter().map(|v| v[m]).collect::<Vec<_>>()))
+                    .map(|m| Stat::of(&values.iter().filter_map(|v| v[m]).collect::<Vec<_>>()))
                     .collect()
             })
             .collect();
@@ -732,9 +733,9 @@ pub fn write_sweep(
         ];
         record.extend(table.points[run.point].iter().cloned());
         record.extend(
-            flatten(&run.summary)
+            metric_values(&run.summary, &table.metrics)
                 .into_iter()
-                .map(|(_, v)| v.to_string()),
+                .map(|v| v.map_or(String::new(), |v| v.to_string())),
         );
         rows.write_record(&record).expect("writes to memory");
     }

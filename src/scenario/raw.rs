@@ -180,6 +180,19 @@ pub struct RawClients {
     /// Each app instance's clock is off by up to ± this (uniform per instance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<String>,
+    /// App CPU time each cache command costs on its app instance (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_per_command: Option<String>,
+    /// CPU cores of each app instance that run its CPU work (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores_per_instance: Option<u64>,
+    /// An in-process cache on each app instance for the hottest keys.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_table"
+    )]
+    pub local_cache: Option<RawLocalCache>,
     /// Popularity drift, keys per second: the ranking shifts so new keys become
     /// hot as old ones cool (sessions, trending content); 0 = stationary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,6 +207,17 @@ pub struct RawClients {
         deserialize_with = "tables"
     )]
     pub classes: Vec<RawClass>,
+}
+
+/// `clients.local_cache`: each app instance keeps the values of keys
+/// `key:1` ... `key:N` in process for `ttl` after it read or computed them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalCache {
+    /// How many keys, from `key:1` (the hottest when churn is 0).
+    pub keys: u64,
+    /// How long a locally kept value is served without asking the cache.
+    pub ttl: String,
 }
 
 /// `clients.trace`: which trace to replay, in which format, how fast.
@@ -268,9 +292,21 @@ pub struct RawClass {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCache {
-    /// Round trip of one cache command.
+    /// Network round trip of one cache command: a duration, or a
+    /// distribution table drawn per command (`{ dist = "lognormal", ... }`).
     #[serde(default = "default_cache_latency")]
-    pub latency: String,
+    pub latency: toml::Value,
+    /// Commands each Redis node executes per second, one at a time (absent:
+    /// unlimited, every command is served at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops_per_sec: Option<f64>,
+    /// With `ops_per_sec`: extra server time per KB of value a command carries
+    /// (a SET's value, a GET hit's reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_per_kb: Option<String>,
+    /// Redis Cluster primaries (absent: one node); keys go to shards by hash slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u64>,
     /// Time to live of every SET (absent or `"none"`: keys never expire).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
@@ -335,6 +371,9 @@ impl Default for RawCache {
     fn default() -> Self {
         RawCache {
             latency: default_cache_latency(),
+            ops_per_sec: None,
+            service_per_kb: None,
+            shards: None,
             ttl: None,
             ttl_jitter: 0.0,
             prewarm: default_prewarm(),
@@ -474,6 +513,9 @@ pub struct RawEvent {
     /// db-slowdown: query-time multiplier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factor: Option<f64>,
+    /// flush, cache-down: only this shard (0-based, in slot order); absent: every shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u64>,
 }
 
 fn default_replicates() -> u32 {
@@ -497,8 +539,8 @@ fn default_retry_backoff() -> String {
 fn default_app_instances() -> u32 {
     1
 }
-fn default_cache_latency() -> String {
-    "500us".into()
+fn default_cache_latency() -> toml::Value {
+    toml::Value::String("500us".into())
 }
 fn default_prewarm() -> String {
     "none".into()

@@ -8,7 +8,7 @@ use super::validate::Source;
 use super::validate::{hint, keep};
 use crate::error::Error;
 use crate::time::parse_duration;
-use crate::trace::{Column, Columns, Format, Index, Layout, Replay};
+use crate::trace::{Column, Columns, Format, Index, Layout, Replay, WithSlots};
 
 /// The formats `clients.trace.format` accepts.
 pub const FORMATS: &str = "\"oracle-general\", \"twitter\", \"cachelib\" or \"csv\"";
@@ -16,7 +16,14 @@ pub const FORMATS: &str = "\"oracle-general\", \"twitter\", \"cachelib\" or \"cs
 /// Checks `clients.trace` and reads the trace once (every record checked,
 /// keys numbered): a bad trace is an error before anything runs. Each problem
 /// goes to `p`; the trace is read only when its settings are all valid.
-pub fn replay(raw: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Arc<Replay>> {
+///
+/// `sharded`: the cache has several shards, so each key's hash slot is kept.
+pub fn replay(
+    raw: &RawTrace,
+    sharded: bool,
+    s: &Source,
+    p: &mut Vec<Error>,
+) -> Option<Arc<Replay>> {
     let before = p.len();
     let format = match raw.format.as_str() {
         "oracle-general" => Some(Format::OracleGeneral),
@@ -62,7 +69,12 @@ pub fn replay(raw: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Arc<Repl
     // Relative to the scenario file's folder, as the file is read.
     let folder = Path::new(s.file).parent().unwrap_or(Path::new(""));
     let path = absolute(&folder.join(&raw.path));
-    let index = Index::build(&path, &format).map_err(|e| {
+    let slots = if sharded {
+        WithSlots::Yes
+    } else {
+        WithSlots::No
+    };
+    let index = Index::build(&path, &format, slots).map_err(|e| {
         s.error(
             &key("path"),
             format!("is {:?}, which cannot be replayed: {e}", raw.path),

@@ -3,12 +3,13 @@
 //! Errors name the file, the line where the key is written (or the `--set`
 //! that gave it), the key's dotted path, what was found and what is allowed.
 
+use serde::Deserialize;
 use toml::de::DeTable;
 
 use super::raw::{RawClients, RawDistribution, RawScenario, RawTrace};
 use super::{
     Arrival, Cache, Clients, Compression, Database, Distribution, EvictionPolicy, Fault, FaultKind,
-    KeyClass, Prewarm, Scenario, SizeDistribution, Strategy,
+    KeyClass, LocalCache, Prewarm, Scenario, SizeDistribution, Strategy,
 };
 use crate::error::{Error, Result};
 use crate::expect::Expectation;
@@ -339,6 +340,15 @@ pub fn takes(key: &str) -> Option<&'static str> {
         "cache.lfu_log_factor" => "a whole number, such as 10",
         "cache.hz" => "a whole number of cycles per second from 1 to 500",
         "cache.corrupt_rate" => "a number in [0, 1): the share of reads that fail",
+        "cache.latency" => {
+            "a duration such as \"500us\", or a table such as { dist = \"lognormal\", median = \"500us\", p99 = \"4ms\" }"
+        }
+        "cache.ops_per_sec" => "a number of commands per second, such as 100000",
+        "cache.shards" => "a whole number of Redis Cluster primaries, such as 3",
+        "clients.cores_per_instance" => "a whole number of CPU cores, such as 4",
+        "clients.local_cache" => "a table such as { keys = 1, ttl = \"1s\" }",
+        "clients.local_cache.keys" => "a whole number of keys, such as 1",
+        "events.shard" => "a whole number: a shard, from 0",
         "cache.compression" => "a table such as { ratio = 3.0, cpu_per_kb = \"20us\" }",
         "cache.compression.ratio" => "a number >= 1, such as 3.0",
         "database.connections" => "a whole number of connections, such as 64",
@@ -364,6 +374,9 @@ pub fn takes(key: &str) -> Option<&'static str> {
                 | "latency"
                 | "lfu_decay_time"
                 | "cpu_per_kb"
+                | "service_per_kb"
+                | "cpu_per_command"
+                | "ttl"
                 | "pool_timeout"
                 | "value"
                 | "mean"
@@ -904,7 +917,7 @@ fn expected_work(sc: &Scenario, raw: &RawScenario, s: &Source) -> Result<()> {
             total
         }
         Arrival::Closed { users, think } => {
-            let cycle_s = (think + sc.cache.latency).as_secs_f64();
+            let cycle_s = think.as_secs_f64() + sc.cache.latency.mean_ns() / 1e9;
             if cycle_s == 0.0 {
                 return Err(s.error(
                     "clients.think",
@@ -994,7 +1007,7 @@ fn clients(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Clients>
     let c = &raw.clients;
     let before = p.len();
     let workload = match &c.trace {
-        Some(trace) => replayed(c, trace, s, p),
+        Some(trace) => replayed(c, trace, raw.cache.shards.unwrap_or(1), s, p),
         None => synthetic(c, s, p),
     };
     let timeout = match c.timeout.as_deref() {
@@ -1022,8 +1035,88 @@ fn clients(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Clients>
         Some(t) => keep(s.duration("clients.clock_skew", t), p),
         None => Some(SimDuration::ZERO),
     };
-    let (Some(workload), Some(timeout), Some(retry_backoff), Some(clock_skew)) =
-        (workload, timeout, retry_backoff, clock_skew)
+    let cpu_per_command = match &c.cpu_per_command {
+        Some(t) => keep(s.duration("clients.cpu_per_command", t), p).and_then(|t| {
+            if t > MAX_CPU_PER_COMMAND {
+                p.push(s.error(
+                    "clients.cpu_per_command",
+                    format!(
+                        "is {}; it must be at most {} (an app spends microseconds per cache command)",
+                        format_duration(t),
+                        format_duration(MAX_CPU_PER_COMMAND)
+                    ),
+                ));
+                None
+            } else {
+                Some(t)
+            }
+        }),
+        None => Some(SimDuration::ZERO),
+    };
+    let cores_per_instance = match c.cores_per_instance {
+        None => Some(None),
+        Some(n) if (1..=MAX_CORES as u64).contains(&n) => {
+            if c.cpu_per_command.is_none() && raw.cache.compression.is_none() {
+                p.push(s.error(
+                    "clients.cores_per_instance",
+                    "gives cores no work: the app's CPU work is clients.cpu_per_command (and cache.compression); set one of them or remove it",
+                ));
+            }
+            Some(Some(n as u32))
+        }
+        Some(n) => {
+            p.push(s.error(
+                "clients.cores_per_instance",
+                format!("is {n}; it must be between 1 and {MAX_CORES} (absent: unlimited)"),
+            ));
+            None
+        }
+    };
+    let local_cache = match &c.local_cache {
+        None => Some(None),
+        Some(l) => {
+            let ttl = keep(s.positive_duration("clients.local_cache.ttl", &l.ttl), p);
+            if c.trace.is_some() {
+                p.push(s.error(
+                    "clients.local_cache",
+                    "keeps keys key:1 ... key:N, which only synthetic clients have; remove it with clients.trace",
+                ));
+            }
+            let keys = c.keys.unwrap_or(u64::MAX); // missing: reported with the workload
+            if l.keys == 0 || l.keys > keys {
+                p.push(s.error(
+                    "clients.local_cache.keys",
+                    format!(
+                        "is {}; it keeps keys key:1 ... key:N, so N must be between 1 and clients.keys",
+                        l.keys
+                    ),
+                ));
+            }
+            ttl.map(|ttl| {
+                Some(LocalCache {
+                    keys: l.keys.min(u32::MAX as u64) as u32,
+                    ttl,
+                })
+            })
+        }
+    };
+    let (
+        Some(workload),
+        Some(timeout),
+        Some(retry_backoff),
+        Some(clock_skew),
+        Some(cpu_per_command),
+        Some(cores_per_instance),
+        Some(local_cache),
+    ) = (
+        workload,
+        timeout,
+        retry_backoff,
+        clock_skew,
+        cpu_per_command,
+        cores_per_instance,
+        local_cache,
+    )
     else {
         return None;
     };
@@ -1037,13 +1130,22 @@ fn clients(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Clients>
         app_instances: c.app_instances,
         clock_skew,
         churn_per_s: workload.churn_per_s,
+        cpu_per_command,
+        cores_per_instance,
+        local_cache,
         classes: Vec::new(), // validated on their own, see validate_all
     })
 }
 
 /// A replayed trace: the keys the synthetic clients would draw are the
 /// trace's, so giving any of them is an error.
-fn replayed(c: &RawClients, trace: &RawTrace, s: &Source, p: &mut Vec<Error>) -> Option<Workload> {
+fn replayed(
+    c: &RawClients,
+    trace: &RawTrace,
+    raw_shards: u64,
+    s: &Source,
+    p: &mut Vec<Error>,
+) -> Option<Workload> {
     let given = [
         ("keys", c.keys.is_some()),
         ("zipf", c.zipf.is_some()),
@@ -1060,7 +1162,8 @@ fn replayed(c: &RawClients, trace: &RawTrace, s: &Source, p: &mut Vec<Error>) ->
             "does not apply with clients.trace: the trace decides which keys are requested, and when; remove it",
         ));
     }
-    let replay = super::trace::replay(trace, s, p)?;
+    let sharded = raw_shards > 1;
+    let replay = super::trace::replay(trace, sharded, s, p)?;
     Some(Workload {
         keys: replay.index.keys(),
         zipf: 0.0,
@@ -1188,7 +1291,58 @@ fn arrival(c: &RawClients, s: &Source, p: &mut Vec<Error>) -> Option<Arrival> {
 fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
     let c = &raw.cache;
     let before = p.len();
-    let latency = keep(s.duration("cache.latency", &c.latency), p);
+    let latency = keep(cache_latency(&c.latency, s), p);
+    let ops_per_sec = match c.ops_per_sec {
+        Some(ops) if !(ops.is_finite() && (1.0..=MAX_OPS_PER_SEC).contains(&ops)) => {
+            p.push(s.error(
+                "cache.ops_per_sec",
+                format!(
+                    "is {}; it must be between 1 and {MAX_OPS_PER_SEC:.0} commands per second (absent: unlimited)",
+                    show(ops)
+                ),
+            ));
+            None
+        }
+        ops => Some(ops),
+    };
+    let service_per_kb = match (&c.service_per_kb, c.ops_per_sec) {
+        (None, _) => Some(SimDuration::ZERO),
+        (Some(_), None) => {
+            p.push(s.error(
+                "cache.service_per_kb",
+                "applies only with cache.ops_per_sec: without it commands take no server time; set both or remove it",
+            ));
+            None
+        }
+        (Some(t), Some(_)) => keep(s.duration("cache.service_per_kb", t), p).and_then(|t| {
+            if t > MAX_CPU_PER_KB {
+                p.push(s.error(
+                    "cache.service_per_kb",
+                    format!(
+                        "is {}; it must be at most {} per KB",
+                        format_duration(t),
+                        format_duration(MAX_CPU_PER_KB)
+                    ),
+                ));
+                None
+            } else {
+                Some(t)
+            }
+        }),
+    };
+    let shards = match c.shards {
+        None => Some(1),
+        Some(n) if (1..=MAX_SHARDS as u64).contains(&n) => Some(n as u16),
+        Some(n) => {
+            p.push(s.error(
+                "cache.shards",
+                format!(
+                    "is {n}; a Redis Cluster has between 1 and {MAX_SHARDS} primaries (1 = a single node)"
+                ),
+            ));
+            None
+        }
+    };
     if !(0.0..1.0).contains(&c.ttl_jitter) {
         p.push(s.error(
             "cache.ttl_jitter",
@@ -1310,6 +1464,9 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
     }
     let (
         Some(latency),
+        Some(ops_per_sec),
+        Some(service_per_kb),
+        Some(shards),
         Some(prewarm),
         Some(maxmemory_bytes),
         Some(policy),
@@ -1317,6 +1474,9 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
         Some(compression),
     ) = (
         latency,
+        ops_per_sec,
+        service_per_kb,
+        shards,
         prewarm,
         maxmemory_bytes,
         policy,
@@ -1328,6 +1488,10 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
     };
     (p.len() == before).then(|| Cache {
         latency,
+        ops_per_sec,
+        service_per_kb,
+        shards,
+        server_metrics: c.ops_per_sec.is_some() || c.shards.is_some(),
         ttl_jitter: c.ttl_jitter,
         prewarm,
         maxmemory_bytes,
@@ -1341,6 +1505,35 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
         compression,
         corrupt_rate: c.corrupt_rate,
     })
+}
+
+/// Most app CPU time per cache command.
+const MAX_CPU_PER_COMMAND: SimDuration = SimDuration(1_000_000_000);
+/// Most cores per app instance.
+const MAX_CORES: u32 = 65_536;
+
+/// Most commands per second a node may execute (one per nanosecond).
+pub const MAX_OPS_PER_SEC: f64 = 1e9;
+/// Most Redis Cluster primaries (Redis documents clusters of up to 1000 nodes).
+pub const MAX_SHARDS: u16 = 1000;
+
+/// `cache.latency`: a duration, or a distribution table drawn per command.
+fn cache_latency(value: &toml::Value, s: &Source) -> Result<Distribution> {
+    const KEY: &str = "cache.latency";
+    match value {
+        toml::Value::String(text) => Ok(Distribution::Constant(s.duration(KEY, text)?)),
+        toml::Value::Table(_) => {
+            let raw = RawDistribution::deserialize(value.clone())
+                .map_err(|e| s.error(KEY, format!("is not a distribution: {}", e.message())))?;
+            distribution(&raw, KEY, s)
+        }
+        other => Err(s.error(
+            KEY,
+            format!(
+                "is {other}; it takes a duration such as \"500us\", or a distribution table such as {{ dist = \"lognormal\", median = \"500us\", p99 = \"4ms\" }}"
+            ),
+        )),
+    }
 }
 
 /// Largest value size: Redis's 512 MB string limit.
@@ -1820,6 +2013,32 @@ fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Resu
             needs("duration", e.duration.is_some())?;
             s.positive_duration(&key("duration"), e.duration.as_deref().unwrap_or_default())
         };
+        // The shard a flush or cache-down hits: 0-based, below cache.shards.
+        let shard = || -> Result<Option<u16>> {
+            let Some(shard) = e.shard else {
+                return Ok(None);
+            };
+            let shards = raw.cache.shards.unwrap_or(1);
+            if shard >= shards {
+                return Err(s.error(
+                    &key("shard"),
+                    format!(
+                        "is {shard}; shards are numbered from 0 to cache.shards - 1 = {}, in slot order",
+                        shards.saturating_sub(1)
+                    ),
+                ));
+            }
+            Ok(Some(shard as u16))
+        };
+        if e.shard.is_some() && !matches!(e.kind.as_str(), "flush" | "cache-down") {
+            return Err(s.error(
+                &key("shard"),
+                format!(
+                    "does not apply to a {} event; only flush and cache-down hit one shard",
+                    e.kind
+                ),
+            ));
+        }
         let kind = match e.kind.as_str() {
             "flush" => {
                 forbid(&[
@@ -1828,7 +2047,7 @@ fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Resu
                     ("rate", e.rate.is_some()),
                     ("factor", e.factor.is_some()),
                 ])?;
-                FaultKind::Flush
+                FaultKind::Flush { shard: shard()? }
             }
             "cache-down" => {
                 forbid(&[
@@ -1838,6 +2057,7 @@ fn fault(raw: &RawScenario, i: usize, duration: SimDuration, s: &Source) -> Resu
                 ])?;
                 FaultKind::CacheDown {
                     duration: lasting()?,
+                    shard: shard()?,
                 }
             }
             "evict" => {

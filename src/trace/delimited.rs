@@ -8,7 +8,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{Op, Record, Source, TraceError, key_id};
+use super::{Op, Record, Source, TraceError, WithSlots, key_id};
+use crate::slots::slot;
 
 /// Where a field is: a header name or a 1-based column number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,6 +118,7 @@ pub(super) struct Reader {
     line: u64,
     /// The record being repeated (`op_count`) and how many repeats are left.
     repeat: Option<(Record, u64)>,
+    slots: WithSlots,
 }
 
 impl Reader {
@@ -124,6 +126,7 @@ impl Reader {
         path: &Path,
         bytes: Box<dyn Read>,
         layout: Layout,
+        slots: WithSlots,
     ) -> Result<Self, TraceError> {
         let mut csv = csv::ReaderBuilder::new()
             .delimiter(layout.delimiter)
@@ -189,6 +192,7 @@ impl Reader {
             rows: 0,
             line: 0,
             repeat: None,
+            slots,
         })
     }
 
@@ -295,6 +299,10 @@ impl Reader {
                 size,
                 op,
                 ttl_ns,
+                slot: match self.slots {
+                    WithSlots::Yes => slot(key),
+                    WithSlots::No => 0,
+                },
             },
             count,
         ))

@@ -6,7 +6,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{Op, Record, Source, TraceError};
+use super::{Op, Record, Source, TraceError, WithSlots};
+use crate::slots::slot;
 
 /// Bytes per record.
 const RECORD_BYTES: usize = 24;
@@ -16,14 +17,16 @@ pub(super) struct Reader {
     path: PathBuf,
     bytes: Box<dyn Read>,
     records: u64,
+    slots: WithSlots,
 }
 
 impl Reader {
-    pub(super) fn new(path: &Path, bytes: Box<dyn Read>) -> Self {
+    pub(super) fn new(path: &Path, bytes: Box<dyn Read>, slots: WithSlots) -> Self {
         Reader {
             path: path.to_path_buf(),
             bytes,
             records: 0,
+            slots,
         }
     }
 
@@ -63,12 +66,18 @@ impl Source for Reader {
             u64::from_le_bytes(b)
         };
         self.records += 1;
+        let key = word(4, 8);
         Some(Ok(Record {
             time_ns: word(0, 4) * 1_000_000_000,
-            key: word(4, 8),
+            key,
             size: Some(word(12, 4) as u32),
             op: Op::Read,
             ttl_ns: None,
+            // A numeric id is named by its decimal digits.
+            slot: match self.slots {
+                WithSlots::Yes => slot(key.to_string().as_bytes()),
+                WithSlots::No => 0,
+            },
         }))
     }
 }
