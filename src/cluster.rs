@@ -85,6 +85,8 @@ pub struct ClusterConfig {
 #[derive(Clone, Copy, Debug)]
 pub struct Command {
     node: u16,
+    /// The key's id on its node.
+    local: u32,
     /// Execution time at the node (the clock its state change is applied at).
     pub at: SimTime,
 }
@@ -104,6 +106,8 @@ pub struct Cluster {
     at_warmup: Option<Vec<NodeCounters>>,
     at_row_start: Vec<NodeCounters>,
     rows: Vec<ShardRow>,
+    /// Commands cost their node time by the bytes they carry.
+    per_kb: bool,
 }
 
 impl Cluster {
@@ -178,6 +182,7 @@ impl Cluster {
             at_warmup: None,
             at_row_start: vec![NodeCounters::default(); shards as usize],
             rows: Vec::new(),
+            per_kb: config.ops_per_sec.is_some() && config.service_per_kb > SimDuration::ZERO,
         }
     }
 
@@ -191,7 +196,7 @@ impl Cluster {
     }
 
     /// The node and local id of key id `id` (a data key, or `keys + k` for k's lock).
-    #[inline]
+    #[inline(always)]
     fn locate(&self, id: u32) -> (usize, u32) {
         if self.node_of.is_empty() {
             return (0, id);
@@ -209,25 +214,24 @@ impl Cluster {
     }
 
     /// Whether the node holding key id `id` is down (a `cache-down` fault).
-    #[inline]
+    #[inline(always)]
     pub fn is_down(&self, id: u32) -> bool {
         self.nodes[self.locate(id).0].down
     }
 
-    /// A command for key id `id` sent at `now`: when its node executes it,
-    /// and how many commands it finds ahead of it there. `None` when the
-    /// node is down (the command fails fast).
-    #[inline]
-    pub fn send(&mut self, id: u32, now: SimTime) -> Option<(Command, u64)> {
-        let (node, _) = self.locate(id);
+    /// A command for key id `id` sent at `now`: when its node executes it;
+    /// `None` when the node is down (the command fails fast).
+    #[inline(always)]
+    pub fn send(&mut self, id: u32, now: SimTime) -> Option<Command> {
+        let (node, local) = self.locate(id);
         let n = &mut self.nodes[node];
         if n.down {
             return None;
         }
         n.commands += 1;
         let arrival = now + self.up;
-        let (at, waiting) = match &mut n.queue {
-            None => (arrival, 0),
+        let at = match &mut n.queue {
+            None => arrival,
             Some(q) => {
                 let (start, ahead) = q.arrive(now, arrival);
                 let waiting = ahead as u64;
@@ -235,21 +239,30 @@ impl Cluster {
                 if self.at_warmup.is_some() {
                     n.queue_peak = n.queue_peak.max(waiting);
                 }
-                (start, waiting)
+                start
             }
         };
-        Some((
-            Command {
-                node: node as u16,
-                at,
-            },
-            waiting,
-        ))
+        Some(Command {
+            node: node as u16,
+            local,
+            at,
+        })
+    }
+
+    /// A state change of key id `id` at `at` that is not a client's command
+    /// (prewarming the cache): no queue, no count.
+    pub fn immediate(&self, id: u32, at: SimTime) -> Command {
+        let (node, local) = self.locate(id);
+        Command {
+            node: node as u16,
+            local,
+            at,
+        }
     }
 
     /// The command ran carrying `value_bytes` (a SET's value, a GET hit's
     /// reply): returns when it ends at its node.
-    #[inline]
+    #[inline(always)]
     pub fn complete(&mut self, cmd: Command, value_bytes: u64) -> SimTime {
         match &mut self.nodes[cmd.node as usize].queue {
             None => cmd.at,
@@ -259,7 +272,7 @@ impl Cluster {
 
     /// [`Cluster::complete`], for a command whose sender waits: returns when
     /// its reply is back at the client.
-    #[inline]
+    #[inline(always)]
     pub fn reply_at(&mut self, cmd: Command, value_bytes: u64) -> SimTime {
         let end = self.complete(cmd, value_bytes);
         end + SimDuration(self.round_trip().0 - self.up.0)
@@ -271,7 +284,7 @@ impl Cluster {
     }
 
     /// One round trip, drawn.
-    #[inline]
+    #[inline(always)]
     fn round_trip(&mut self) -> SimDuration {
         match self.latency {
             Distribution::Constant(d) => d,
@@ -279,66 +292,113 @@ impl Cluster {
         }
     }
 
-    /// Runs `op` on the cache of the node holding `id`, with `id`'s local id,
-    /// keeping the memory totals.
-    #[inline]
-    fn on_node<R>(&mut self, id: u32, op: impl FnOnce(&mut Cache, u32) -> R) -> R {
-        let (node, local) = self.locate(id);
+    /// The memory of `node` before a command, when several nodes keep a total.
+    #[inline(always)]
+    fn memory_before(&self, node: usize) -> u64 {
+        if self.node_of.is_empty() {
+            0
+        } else {
+            self.nodes[node].cache.used_memory()
+        }
+    }
+
+    /// Keeps the memory total of several nodes after a command on `node`.
+    #[inline(always)]
+    fn memory_after(&mut self, node: usize, before: u64) {
+        if !self.node_of.is_empty() {
+            self.used_memory = self.used_memory - before + self.nodes[node].cache.used_memory();
+        }
+    }
+
+    /// [`Cluster::memory_after`] for a command that may add memory: keeps its node's peak.
+    #[inline(always)]
+    fn memory_after_write(&mut self, node: usize, before: u64) {
+        self.memory_after(node, before);
         let n = &mut self.nodes[node];
-        let before = n.cache.used_memory();
-        let result = op(&mut n.cache, local);
-        let after = n.cache.used_memory();
-        n.used_memory_peak = n.used_memory_peak.max(after);
-        self.used_memory = self.used_memory - before + after;
-        result
+        n.used_memory_peak = n.used_memory_peak.max(n.cache.used_memory());
     }
 
-    /// `GET` of key id `id` at server time `at`.
-    #[inline]
-    pub fn get(&mut self, id: u32, at: SimTime) -> Lookup {
-        self.on_node(id, |c, k| c.get(k, at))
+    /// `GET` of the command's key at its execution time.
+    #[inline(always)]
+    pub fn get(&mut self, cmd: Command) -> Lookup {
+        let node = cmd.node as usize;
+        let before = self.memory_before(node);
+        let lookup = self.nodes[node].cache.get(cmd.local, cmd.at);
+        self.memory_after(node, before);
+        lookup
     }
 
-    /// `SET` of key id `id` at server time `at`.
-    #[inline]
-    pub fn set(&mut self, id: u32, at: SimTime, bytes: u64, ttl: Option<SimDuration>) -> Write {
-        self.on_node(id, |c, k| c.set(k, at, bytes, ttl))
+    /// `SET` of the command's key at its execution time.
+    #[inline(always)]
+    pub fn set(&mut self, cmd: Command, bytes: u64, ttl: Option<SimDuration>) -> Write {
+        let node = cmd.node as usize;
+        let before = self.memory_before(node);
+        let write = self.nodes[node].cache.set(cmd.local, cmd.at, bytes, ttl);
+        self.memory_after_write(node, before);
+        write
     }
 
-    /// `SET NX PX` of key id `id` at server time `at`.
+    /// `SET NX PX` of the command's key at its execution time.
     pub fn set_if_absent(
         &mut self,
-        id: u32,
-        at: SimTime,
+        cmd: Command,
         bytes: u64,
         ttl: Option<SimDuration>,
     ) -> Result<bool, Write> {
-        self.on_node(id, |c, k| c.set_if_absent(k, at, bytes, ttl))
+        let node = cmd.node as usize;
+        let before = self.memory_before(node);
+        let stored = self.nodes[node]
+            .cache
+            .set_if_absent(cmd.local, cmd.at, bytes, ttl);
+        self.memory_after_write(node, before);
+        stored
     }
 
-    /// `DEL` of key id `id` at server time `at`.
-    pub fn delete(&mut self, id: u32, at: SimTime) -> bool {
-        self.on_node(id, |c, k| c.delete(k, at))
+    /// `DEL` of the command's key at its execution time.
+    pub fn delete(&mut self, cmd: Command) -> bool {
+        let node = cmd.node as usize;
+        let before = self.memory_before(node);
+        let live = self.nodes[node].cache.delete(cmd.local, cmd.at);
+        self.memory_after(node, before);
+        live
     }
 
-    /// `PEXPIRE` of key id `id` at server time `at`.
-    pub fn expire(&mut self, id: u32, at: SimTime, ttl: SimDuration) -> bool {
-        self.on_node(id, |c, k| c.expire(k, at, ttl))
+    /// `PEXPIRE` of the command's key at its execution time.
+    pub fn expire(&mut self, cmd: Command, ttl: SimDuration) -> bool {
+        let node = cmd.node as usize;
+        let before = self.memory_before(node);
+        let live = self.nodes[node].cache.expire(cmd.local, cmd.at, ttl);
+        self.memory_after_write(node, before);
+        live
+    }
+
+    /// Whether a GET hit's reply costs its node time by its size (a per-KB cost).
+    #[inline(always)]
+    pub fn charges_bytes(&self) -> bool {
+        self.per_kb
     }
 
     /// Evicts key id `id` now (the `evict` fault).
     pub fn evict(&mut self, id: u32) {
-        self.on_node(id, |c, k| c.evict(k))
+        let (node, local) = self.locate(id);
+        let before = self.memory_before(node);
+        self.nodes[node].cache.evict(local);
+        self.memory_after(node, before);
     }
 
     /// `FLUSHALL` on one shard, or on every shard.
     pub fn flush(&mut self, shard: Option<u16>) {
         for (i, n) in self.nodes.iter_mut().enumerate() {
             if shard.is_none_or(|s| s as usize == i) {
-                self.used_memory -= n.cache.used_memory();
                 n.cache.flush();
             }
         }
+        self.recount_memory();
+    }
+
+    /// Recomputes the memory total of several nodes (after a cycle or fault on many).
+    fn recount_memory(&mut self) {
+        self.used_memory = self.nodes.iter().map(|n| n.cache.used_memory()).sum();
     }
 
     /// Takes one shard, or every shard, down or back up.
@@ -354,17 +414,19 @@ impl Cluster {
     pub fn active_expire_cycle(&mut self, now: SimTime) {
         for n in &mut self.nodes {
             if !n.down {
-                let before = n.cache.used_memory();
                 n.cache.active_expire_cycle(now);
-                self.used_memory = self.used_memory - before + n.cache.used_memory();
             }
         }
+        self.recount_memory();
     }
 
     /// Bytes used now, over every node.
-    #[inline]
+    #[inline(always)]
     pub fn used_memory(&self) -> u64 {
-        self.used_memory
+        match self.nodes.as_slice() {
+            [node] => node.cache.used_memory(),
+            _ => self.used_memory,
+        }
     }
 
     /// The INFO counters so far, summed over the nodes.

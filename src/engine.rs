@@ -570,7 +570,8 @@ impl Engine {
             // As if computed by a query of average length (xfetch's δ).
             let class = self.class_of[key as usize] as usize;
             let delta = SimDuration(sc.clients.classes[class].query_time.mean_ns() as u64);
-            self.store_value(key, SimTime::ZERO, remaining, delta, 0);
+            let at_start = self.cluster.immediate(key, SimTime::ZERO);
+            self.store_value(key, at_start, remaining, delta, 0);
         }
         self.metrics.observe_memory(self.cluster.used_memory());
     }
@@ -902,7 +903,7 @@ impl Engine {
                 if let Some(cmd) = self.command(key) {
                     let instance = self.next_app_instance();
                     let writer_now = self.app_clock(instance, self.now);
-                    self.store_value(key, cmd.at, ttl, SimDuration::ZERO, writer_now.0);
+                    self.store_value(key, cmd, ttl, SimDuration::ZERO, writer_now.0);
                     self.metrics.observe_memory(self.cluster.used_memory());
                     let bytes = self.stored_bytes(key);
                     self.cluster.complete(cmd, bytes);
@@ -911,7 +912,7 @@ impl Engine {
             Op::Delete => {
                 self.metrics.bump_at(self.now, |c| &mut c.trace_deletes);
                 if let Some(cmd) = self.command(key) {
-                    self.cluster.delete(key, cmd.at);
+                    self.cluster.delete(cmd);
                     self.cluster.complete(cmd, 0);
                 }
             }
@@ -982,7 +983,7 @@ impl Engine {
 
     /// Until when `instance` may serve `key` from its in-process cache
     /// (`None`: the key is not kept locally).
-    #[inline]
+    #[inline(always)]
     fn local_until(&self, instance: u16, key: u32) -> Option<SimTime> {
         let local = self.local_cache?;
         (key < local.keys)
@@ -1011,7 +1012,7 @@ impl Engine {
     }
 
     /// Sends `command` for `r` after the app's CPU cost of a command, if any.
-    #[inline]
+    #[inline(always)]
     fn issue(&mut self, r: ReqRef, command: CacheCommand) {
         if self.cpu_per_command == SimDuration::ZERO {
             return self.send(r, command);
@@ -1024,7 +1025,7 @@ impl Engine {
     }
 
     /// Sends `command` for `r` now.
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, r: ReqRef, command: CacheCommand) {
         match command {
             CacheCommand::Get => self.send_get(r),
@@ -1035,13 +1036,13 @@ impl Engine {
 
     /// A command for key id `id` leaves now: when its node executes it, or
     /// `None` when the node is down.
-    #[inline]
+    #[inline(always)]
     fn command(&mut self, id: u32) -> Option<Command> {
-        self.cluster.send(id, self.now).map(|(cmd, _)| cmd)
+        self.cluster.send(id, self.now)
     }
 
     /// Bytes a SET of `key`'s value stores (and a hit returns): compressed, if it is.
-    #[inline]
+    #[inline(always)]
     fn stored_bytes(&self, key: u32) -> u64 {
         let raw_bytes = self.value_bytes[key as usize] as u64;
         self.compression
@@ -1059,10 +1060,10 @@ impl Engine {
             return self.send_to_cache(r, back);
         };
         let at_server = cmd.at;
-        let lookup = self.cluster.get(key, at_server);
+        let lookup = self.cluster.get(cmd);
         let bytes = match lookup {
-            Lookup::Hit { .. } => self.stored_bytes(key),
-            Lookup::Expired | Lookup::Miss => 0,
+            Lookup::Hit { .. } if self.cluster.charges_bytes() => self.stored_bytes(key),
+            Lookup::Hit { .. } | Lookup::Expired | Lookup::Miss => 0,
         };
         let back = self.cluster.reply_at(cmd, bytes);
         let reply = {
@@ -1263,15 +1264,11 @@ impl Engine {
             None => (LockReply::Failed, self.cluster.failure_at(self.now)),
             Some(cmd) => {
                 let lease = Some(self.needs.locks.lease());
-                let reply =
-                    match self
-                        .cluster
-                        .set_if_absent(lock_key, cmd.at, LOCK_VALUE_BYTES, lease)
-                    {
-                        Ok(true) => LockReply::Won,
-                        Ok(false) => LockReply::Lost,
-                        Err(_) => LockReply::OutOfMemory,
-                    };
+                let reply = match self.cluster.set_if_absent(cmd, LOCK_VALUE_BYTES, lease) {
+                    Ok(true) => LockReply::Won,
+                    Ok(false) => LockReply::Lost,
+                    Err(_) => LockReply::OutOfMemory,
+                };
                 (reply, self.cluster.reply_at(cmd, LOCK_VALUE_BYTES))
             }
         };
@@ -1342,7 +1339,7 @@ impl Engine {
         if self.lock_owner[req.key as usize] == token
             && let Some(cmd) = self.command(lock_key)
         {
-            self.cluster.expire(lock_key, cmd.at, lease);
+            self.cluster.expire(cmd, lease);
             self.cluster.complete(cmd, 0);
         }
         if let Some(lane) = &mut self.renewals {
@@ -1454,7 +1451,7 @@ impl Engine {
                 let ttl = self.draw_ttl(req.key);
                 let delta = self.now.since(req.query_started);
                 let writer_now = self.app_clock(req.instance, self.now);
-                self.store_value(req.key, cmd.at, ttl, delta, writer_now.0);
+                self.store_value(req.key, cmd, ttl, delta, writer_now.0);
                 self.metrics.observe_memory(self.cluster.used_memory());
                 let bytes = self.stored_bytes(req.key);
                 (SetReply::Done, self.cluster.reply_at(cmd, bytes))
@@ -1464,7 +1461,7 @@ impl Engine {
         self.send_to_cache(r, back);
     }
 
-    /// SETs `key` with logical TTL `ttl` at server time `at`, recording its payload.
+    /// SETs `key` with logical TTL `ttl` by command `cmd`, recording its payload.
     ///
     /// The cache keeps the value for the strategy's storage TTL (longer for
     /// `swr`); the payload records the logical expiry on the writer's clock
@@ -1472,14 +1469,15 @@ impl Engine {
     fn store_value(
         &mut self,
         key: u32,
-        at: SimTime,
+        cmd: Command,
         ttl: Option<SimDuration>,
         delta: SimDuration,
         writer_now_ns: u64,
     ) {
         let bytes = self.stored_bytes(key);
         let storage = ttl.map(|t| self.strategy.storage_ttl(t));
-        if self.cluster.set(key, at, bytes, storage) == Write::Stored {
+        let at = cmd.at;
+        if self.cluster.set(cmd, bytes, storage) == Write::Stored {
             self.payload[key as usize] = Payload {
                 soft_expiry: match ttl {
                     Some(t) => SimTime(writer_now_ns.max(at.0)) + t,
@@ -1507,7 +1505,7 @@ impl Engine {
         if self.lock_owner[req.key as usize] == req.lock_token
             && let Some(cmd) = self.command(lock_key)
         {
-            self.cluster.delete(lock_key, cmd.at);
+            self.cluster.delete(cmd);
             self.cluster.complete(cmd, 0);
         }
     }

@@ -230,6 +230,34 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
         util = s.db_utilization * 100.0,
         pto = s.pool_timeouts,
     );
+    let server_line = match (s.cache_utilization, s.cache_queue_peak, &s.shards) {
+        (Some(util), Some(queue), Some(shards)) => {
+            let busiest = shards
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.utilization.total_cmp(&b.1.utilization))
+                .map_or(String::new(), |(i, x)| {
+                    if shards.len() > 1 {
+                        format!(" (shard {i}, slots {})", x.slots)
+                    } else {
+                        String::new()
+                    }
+                });
+            format!(
+                "\n  server     busiest node {:.1}% busy{busiest}   peak command queue {queue}   {} shard{}{}",
+                util * 100.0,
+                shards.len(),
+                if shards.len() == 1 { "" } else { "s" },
+                if s.local_hits > 0 {
+                    format!("   local hits {}", s.local_hits)
+                } else {
+                    String::new()
+                }
+            )
+        }
+        _ if s.local_hits > 0 => format!("\n  app        local hits {}", s.local_hits),
+        _ => String::new(),
+    };
     let trace_line = if s.writes + s.deletes > 0 {
         format!(
             "\n  trace      {} writes   {} deletes   (stored or removed without a query)",
@@ -238,7 +266,7 @@ pub fn human_summary(s: &RunSummary, connections: u64) -> String {
     } else {
         String::new()
     };
-    text + &strategy_line + &trace_line
+    text + &strategy_line + &server_line + &trace_line
 }
 
 /// Writes `bytes` as `dir/name` atomically, creating `dir`.

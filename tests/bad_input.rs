@@ -694,3 +694,88 @@ fn r10_lease_renewal_beyond_simulatable_is_refused() {
         format!("{GOOD}\n[strategy]\nkind = \"lease-lock\"\nlease = \"10ms\"\nrenew = \"5ms\"\n");
     assert!(stampede::scenario::from_text(&fine, std::path::Path::new("t.toml"), &[]).is_ok());
 }
+
+#[test]
+fn r14_bad_server_and_cluster_values_are_refused_naming_their_key() {
+    let cache = |extra: &str| replace("ttl = \"1s\"", &format!("ttl = \"1s\"\n{extra}"));
+    let clients = |extra: &str| replace("rate = 1000", &format!("rate = 1000\n{extra}"));
+    rejects(
+        &cache("ops_per_sec = 0"),
+        &[],
+        &["bad.toml:10:", "`cache.ops_per_sec`", "between 1"],
+    );
+    rejects(&cache("ops_per_sec = nan"), &[], &["`cache.ops_per_sec`"]);
+    rejects(
+        &cache("shards = 0"),
+        &[],
+        &["`cache.shards`", "between 1 and 1000"],
+    );
+    rejects(
+        &cache("shards = 5000"),
+        &[],
+        &["`cache.shards`", "between 1 and 1000"],
+    );
+    rejects(
+        &cache("service_per_kb = \"1us\""),
+        &[],
+        &["`cache.service_per_kb`", "only with cache.ops_per_sec"],
+    );
+    rejects(
+        &cache("latency = 5"),
+        &[],
+        &["`cache.latency`", "duration", "distribution"],
+    );
+    rejects(
+        &cache("latency = { dist = \"lognormal\", median = \"1ms\" }"),
+        &[],
+        &["`cache.latency.p99`", "is missing"],
+    );
+    rejects(
+        &cache("latency = { dist = \"gamma\", mean = \"1ms\" }"),
+        &[],
+        &["`cache.latency.dist`", "\"lognormal\""],
+    );
+    rejects(
+        &clients("cpu_per_command = \"2s\""),
+        &[],
+        &["`clients.cpu_per_command`", "at most"],
+    );
+    rejects(
+        &clients("cores_per_instance = 0"),
+        &[],
+        &["`clients.cores_per_instance`", "between 1"],
+    );
+    rejects(
+        &clients("cores_per_instance = 4"),
+        &[],
+        &["`clients.cores_per_instance`", "cpu_per_command"],
+    );
+    rejects(
+        &clients("local_cache = { keys = 1000, ttl = \"1s\" }"),
+        &[],
+        &["`clients.local_cache.keys`", "clients.keys"],
+    );
+    rejects(
+        &clients("local_cache = { keys = 1, ttl = \"0s\" }"),
+        &[],
+        &["`clients.local_cache.ttl`"],
+    );
+    rejects(
+        &clients("local_cache = { keys = 1 }"),
+        &[],
+        &["clients.local_cache", "ttl"],
+    );
+    // A shard that does not exist, and a shard on a fault that has none.
+    let event = |fields: &str| format!("{}\n[[events]]\n{fields}\n", cache("shards = 3"));
+    rejects(
+        &event("kind = \"cache-down\"\nat = \"1s\"\nduration = \"1s\"\nshard = 3"),
+        &[],
+        &["`events[0].shard`", "0 to cache.shards - 1 = 2"],
+    );
+    rejects(
+        &event("kind = \"spike\"\nat = \"1s\"\nduration = \"1s\"\nrate = 2.0\nshard = 1"),
+        &[],
+        &["`events[0].shard`", "only flush and cache-down"],
+    );
+    rejects(GOOD, &["--set", "cache.shards=-1"], &["cache.shards"]);
+}

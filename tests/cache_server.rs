@@ -284,3 +284,58 @@ fn r14_without_a_server_model_the_outputs_have_no_server_fields() {
     let csv = String::from_utf8(stampede::report::to_csv(&out.timeseries)).expect("utf-8");
     assert!(!csv.contains("cache_utilization"));
 }
+
+#[test]
+fn r14_a_replayed_trace_places_its_keys_by_their_own_names_and_hash_tags() {
+    // Keys with hash tags land with their tag's slot: the two {user:1} keys
+    // share a shard whatever the rest of their names.
+    let keys = [
+        "{user:1}.profile",
+        "{user:1}.feed",
+        "{user:2}.feed",
+        "foo",
+        "bar",
+        "hello",
+        "somekey",
+    ];
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut csv = String::from("time,key\n");
+    for (i, k) in keys.iter().enumerate() {
+        csv += &format!("{i},{k}\n");
+    }
+    std::fs::write(dir.path().join("t.csv"), csv).expect("writable");
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"sharded-trace\"\n[clients]\ntrace = { path = \"t.csv\", format = \"csv\", columns = { time = \"time\", key = \"key\" } }\n\
+         [cache]\nshards = 3\n",
+    )
+    .expect("writable");
+    let out = crate::common::stampede(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let owner = slots::shard_table(3);
+    let mut expected = [0u64; 3];
+    for k in keys {
+        expected[owner[slot(k.as_bytes()) as usize] as usize] += 1;
+    }
+    let got: Vec<u64> = summary["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .map(|s| s["keys"].as_u64().expect("keys"))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(slot(b"{user:1}.profile"), slot(b"{user:1}.feed"));
+}

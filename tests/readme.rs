@@ -82,6 +82,55 @@ fn metric(dir: &str, path: &str) -> f64 {
 
 /// The claims: (README phrase with `{}`, run directory, metric, rounding).
 const CLAIMS: &[(&str, &str, &str, Shown)] = &[
+    // Redis as a server and a cluster (issue 14).
+    (
+        "fill Redis's command queue ({} commands waiting at the peak)",
+        "lock-flood",
+        "cache_queue_peak",
+        Shown::Commas,
+    ),
+    (
+        "5 s and p99.9 reaches {} ms.",
+        "lock-flood",
+        "latency_ms.p999",
+        Shown::Commas,
+    ),
+    (
+        "nobody polls, at most {} commands wait",
+        "lock-flood-swr",
+        "cache_queue_peak",
+        Shown::Commas,
+    ),
+    (
+        "and p99.9 is {} ms.",
+        "lock-flood-swr",
+        "latency_ms.p999",
+        Shown::Decimals(3),
+    ),
+    (
+        "its queue grows to {} commands",
+        "hot-shard",
+        "cache_queue_peak",
+        Shown::Commas,
+    ),
+    (
+        "time out ({} timeouts)",
+        "hot-shard",
+        "timeouts",
+        Shown::Millions,
+    ),
+    (
+        "busy share falls from {} to",
+        "hot-shard",
+        "cache_utilization",
+        Shown::Decimals(2),
+    ),
+    (
+        "to {} and no request times out",
+        "hot-shard-local",
+        "cache_utilization",
+        Shown::Decimals(2),
+    ),
     // The eviction-policy sweep (issue 13): points 1, 2, 10, 12, 13 are
     // allkeys-lru, allkeys-lfu, fifo, sieve and s3-fifo at 1 MB; 29 is s3-fifo
     // at 4 MB, 17 allkeys-lru at 4 MB, 0 noeviction at 1 MB (16 policies a size).

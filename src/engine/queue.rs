@@ -106,7 +106,7 @@ pub enum ReplyQueue<T> {
 
 impl<T: Copy> ReplyQueue<T> {
     /// Schedules the reply `item` of a command sent at `now`, back at `at`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, now: SimTime, at: SimTime, seq: &mut Sequence, item: T) {
         match self {
             ReplyQueue::Fixed(lane) => {
@@ -118,7 +118,7 @@ impl<T: Copy> ReplyQueue<T> {
     }
 
     /// The key of the earliest reply.
-    #[inline]
+    #[inline(always)]
     pub fn peek_key(&self) -> Option<EventKey> {
         match self {
             ReplyQueue::Fixed(lane) => lane.peek_key(),
@@ -127,7 +127,7 @@ impl<T: Copy> ReplyQueue<T> {
     }
 
     /// Removes and returns the earliest reply.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(EventKey, T)> {
         match self {
             ReplyQueue::Fixed(lane) => lane.pop(),

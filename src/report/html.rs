@@ -410,6 +410,42 @@ pub fn run_page(
         .collect();
     page.table(&["metric".into(), "value".into()], &all);
     page.raw("</details>\n");
+    if let Some(shards) = &summary.shards {
+        page.heading("Cache shards");
+        let header: Vec<String> = [
+            "shard",
+            "slots",
+            "keys",
+            "commands",
+            "utilization",
+            "queue peak",
+            "used memory peak (bytes)",
+            "evicted keys",
+            "expired keys",
+            "hit ratio",
+        ]
+        .map(String::from)
+        .to_vec();
+        let body: Vec<Vec<String>> = shards
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                vec![
+                    i.to_string(),
+                    s.slots.clone(),
+                    number(s.keys as f64),
+                    number(s.commands as f64),
+                    number(s.utilization),
+                    number(s.queue_peak as f64),
+                    number(s.used_memory_peak as f64),
+                    number(s.evicted_keys as f64),
+                    number(s.expired_keys as f64),
+                    number(s.hit_ratio),
+                ]
+            })
+            .collect();
+        page.table(&header, &body);
+    }
     page.heading("Charts");
     page.charts(charts);
     page.heading("Resolved scenario");

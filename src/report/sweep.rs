@@ -845,7 +845,10 @@ fn sweep_report(
 /// A number with about four significant digits, for tables.
 pub fn significant(x: f64) -> String {
     let a = x.abs();
-    if a >= 1000.0 || a == 0.0 {
+    if x.is_nan() {
+        // A metric this run's summary does not have (a server figure without a server model).
+        "absent from this run".into()
+    } else if a >= 1000.0 || a == 0.0 {
         format!("{x:.0}")
     } else if a >= 10.0 {
         format!("{x:.1}")

@@ -237,22 +237,37 @@ pub fn embed_font(svg: &str) -> String {
 }
 
 /// The CSS that [`embed_font`] puts in every SVG: the bundled font as
-/// `@font-face` for the family chart text names.
-fn font_face_css() -> String {
-    format!(
-        "@font-face{{font-family:\"{FONT}\";src:url({}) format(\"truetype\");}} text{{font-family:\"{FONT}\",sans-serif;}}",
-        font_data_url()
-    )
+/// `@font-face` for the family chart text names (encoded once per process).
+fn font_face_css() -> &'static str {
+    static CSS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSS.get_or_init(|| {
+        format!(
+            "@font-face{{font-family:\"{FONT}\";src:url({}) format(\"truetype\");}} text{{font-family:\"{FONT}\",sans-serif;}}",
+            font_data_url()
+        )
+    })
 }
 
 /// `svg` without the font [`embed_font`] put in it: for a page that holds
 /// several charts inline and declares the font once.
+///
+/// The block sits right after the `<svg ...>` tag, where [`embed_font`] put
+/// it: found by a short prefix and compared whole, not searched for as a
+/// megabyte-long pattern.
 pub fn strip_font(svg: &str) -> String {
-    svg.replacen(
-        &format!("\n<defs><style>{}</style></defs>", font_face_css()),
-        "",
-        1,
-    )
+    const OPEN: &str = "\n<defs><style>@font-face";
+    let css = font_face_css();
+    let block_len = "\n<defs><style>".len() + css.len() + "</style></defs>".len();
+    if let Some(at) = svg.find(OPEN)
+        && let Some(block) = svg.get(at..at + block_len)
+        && block
+            .strip_prefix("\n<defs><style>")
+            .and_then(|b| b.strip_prefix(css))
+            == Some("</style></defs>")
+    {
+        return format!("{}{}", &svg[..at], &svg[at + block_len..]);
+    }
+    svg.to_string()
 }
 
 /// The bundled font as a `data:` URL (base64), for `@font-face`.
