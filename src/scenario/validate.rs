@@ -156,6 +156,25 @@ impl Source<'_> {
         }
         Ok(d)
     }
+
+    /// A duration of at most `max`; `why` ends the message of one too long
+    /// (" per KB (...)": what the bound is per, and why it is there).
+    fn duration_at_most(
+        &self,
+        key: &str,
+        text: &str,
+        max: SimDuration,
+        why: &str,
+    ) -> Result<SimDuration> {
+        let d = self.duration(key, text)?;
+        if d > max {
+            return Err(self.error(
+                key,
+                format!("is {text}; it must be at most {}{why}", format_duration(max)),
+            ));
+        }
+        Ok(d)
+    }
 }
 
 /// Finds the 1-based line and column of dotted `key` in the TOML `text`.
@@ -1036,21 +1055,15 @@ fn clients(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Clients>
         None => Some(SimDuration::ZERO),
     };
     let cpu_per_command = match &c.cpu_per_command {
-        Some(t) => keep(s.duration("clients.cpu_per_command", t), p).and_then(|t| {
-            if t > MAX_CPU_PER_COMMAND {
-                p.push(s.error(
-                    "clients.cpu_per_command",
-                    format!(
-                        "is {}; it must be at most {} (an app spends microseconds per cache command)",
-                        format_duration(t),
-                        format_duration(MAX_CPU_PER_COMMAND)
-                    ),
-                ));
-                None
-            } else {
-                Some(t)
-            }
-        }),
+        Some(t) => keep(
+            s.duration_at_most(
+                "clients.cpu_per_command",
+                t,
+                MAX_CPU_PER_COMMAND,
+                " (an app spends microseconds per cache command)",
+            ),
+            p,
+        ),
         None => Some(SimDuration::ZERO),
     };
     let cores_per_instance = match c.cores_per_instance {
@@ -1314,21 +1327,10 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
             ));
             None
         }
-        (Some(t), Some(_)) => keep(s.duration("cache.service_per_kb", t), p).and_then(|t| {
-            if t > MAX_CPU_PER_KB {
-                p.push(s.error(
-                    "cache.service_per_kb",
-                    format!(
-                        "is {}; it must be at most {} per KB",
-                        format_duration(t),
-                        format_duration(MAX_CPU_PER_KB)
-                    ),
-                ));
-                None
-            } else {
-                Some(t)
-            }
-        }),
+        (Some(t), Some(_)) => keep(
+            s.duration_at_most("cache.service_per_kb", t, MAX_CPU_PER_KB, " per KB"),
+            p,
+        ),
     };
     let shards = match c.shards {
         None => Some(1),
@@ -1432,19 +1434,15 @@ fn cache(raw: &RawScenario, s: &Source, p: &mut Vec<Error>) -> Option<Cache> {
                     ),
                 ));
             }
-            let cpu_per_kb = keep(s.duration("cache.compression.cpu_per_kb", &z.cpu_per_kb), p);
-            if let Some(cpu) = cpu_per_kb
-                && cpu > MAX_CPU_PER_KB
-            {
-                p.push(s.error(
+            let cpu_per_kb = keep(
+                s.duration_at_most(
                     "cache.compression.cpu_per_kb",
-                    format!(
-                        "is {}; it must be at most {} per KB (a 512 MB value would already cost six days of CPU)",
-                        z.cpu_per_kb,
-                        format_duration(MAX_CPU_PER_KB)
-                    ),
-                ));
-            }
+                    &z.cpu_per_kb,
+                    MAX_CPU_PER_KB,
+                    " per KB (a 512 MB value would already cost six days of CPU)",
+                ),
+                p,
+            );
             cpu_per_kb.map(|cpu_per_kb| {
                 Some(Compression {
                     ratio: z.ratio,
