@@ -170,7 +170,10 @@ impl Source<'_> {
         if d > max {
             return Err(self.error(
                 key,
-                format!("is {text}; it must be at most {}{why}", format_duration(max)),
+                format!(
+                    "is {text}; it must be at most {}{why}",
+                    format_duration(max)
+                ),
             ));
         }
         Ok(d)
