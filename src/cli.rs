@@ -419,17 +419,19 @@ fn run(
     let total_ms = scenario.duration.0 / 1_000_000;
     let progress =
         crate::progress::Progress::new(total_ms, crate::progress::Unit::SimulatedMs, how.quiet);
-    let output = crate::runner::run_one_watched(&scenario, scenario.seed, &|now| {
-        progress.set(now.0 / 1_000_000)
+    let output = crate::runner::run_one_watched(&scenario, scenario.seed, &|reached| {
+        progress.set_simulated(reached.simulated.0 / 1_000_000, reached.requests)
     });
-    progress.set(total_ms);
+    let simulated: u64 = output
+        .as_ref()
+        .map_or(0, |o| o.timeseries.iter().map(|r| r.requests).sum());
+    progress.set_simulated(total_ms, simulated);
     progress.finish();
     let output = output?;
     let wall_s = started.elapsed().as_secs_f64();
     let written = report::write_run(staged.path(), &scenario, &raw, &output)?;
     staged.commit()?;
     let s = &output.summary;
-    let simulated: u64 = output.timeseries.iter().map(|r| r.requests).sum();
     let names: Vec<String> = written
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -152,13 +152,22 @@ pub fn run_with(scenario: &Scenario, seed: u64, notice: &dyn Fn(&str)) -> RunOut
 /// hot loop pays one counter and one branch per event.
 pub const PROGRESS_EVERY_EVENTS: u32 = 1 << 16;
 
-/// [`run_with`], also calling `progress` with the simulated time reached,
+/// How far a run has got, for its progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reached {
+    /// The simulated time reached.
+    pub simulated: SimTime,
+    /// Requests started so far (warmup included; a trace's writes and deletes not).
+    pub requests: u64,
+}
+
+/// [`run_with`], also calling `progress` with how far the run has got,
 /// every [`PROGRESS_EVERY_EVENTS`] events.
 pub fn run_watched(
     scenario: &Scenario,
     seed: u64,
     notice: &dyn Fn(&str),
-    progress: &dyn Fn(SimTime),
+    progress: &dyn Fn(Reached),
 ) -> RunOutput {
     let mut engine = Engine::new(scenario, seed);
     let stop = engine.run_to_end(notice, progress);
@@ -424,6 +433,8 @@ struct Engine {
     trace_error: Option<TraceError>,
     metrics: Metrics,
     class_metrics: ClassMetrics,
+    /// Requests started so far, for the progress display.
+    requests_started: u64,
 }
 
 impl Engine {
@@ -517,6 +528,7 @@ impl Engine {
             trace_error: None,
             metrics: Metrics::new(sc.warmup, sc.duration, sc.interval, sc.database.connections),
             class_metrics,
+            requests_started: 0,
         };
         if let Some(round_trip) = engine.cluster.fixed_round_trip() {
             engine.cache_replies = ReplyQueue::Fixed(Lane::new(round_trip));
@@ -610,7 +622,7 @@ impl Engine {
     /// Once arrivals are over and no request is left, the events still pending
     /// are timers of requests that have ended: they are not run, so a long
     /// client timeout does not stretch the time series.
-    fn run_to_end(&mut self, notice: &dyn Fn(&str), progress: &dyn Fn(SimTime)) -> Option<Stop> {
+    fn run_to_end(&mut self, notice: &dyn Fn(&str), progress: &dyn Fn(Reached)) -> Option<Stop> {
         let mut at_one_instant = 0u64;
         let mut until_progress = PROGRESS_EVERY_EVENTS;
         // A tenth of the bound: time to say the run is overloaded.
@@ -658,7 +670,10 @@ impl Engine {
             until_progress -= 1;
             if until_progress == 0 {
                 until_progress = PROGRESS_EVERY_EVENTS;
-                progress(self.now);
+                progress(Reached {
+                    simulated: self.now,
+                    requests: self.requests_started,
+                });
             }
             match source {
                 Source::Arrival => self.on_arrival(),
@@ -949,6 +964,7 @@ impl Engine {
     /// A client sends a request for `key`: closed-loop users to their own
     /// app instance, open-loop clients to the next one.
     fn start_request(&mut self, key: u32, user: u32) {
+        self.requests_started += 1;
         let counted = self.metrics.counts(self.now);
         self.metrics.bump(counted, |c| &mut c.requests);
         let class = self.class_of[key as usize];

@@ -3,7 +3,8 @@
 //! On a terminal: an indicatif bar with elapsed time and ETA. Elsewhere (a CI
 //! log, a batch job's output file): a plain line each time another 5 % is
 //! done, and at the end. `--quiet` silences both. Progress counts runs
-//! (`sweep`, `check`, `plan`) or simulated time (`run`).
+//! (`sweep`, `check`, `plan`) or simulated time (`run`, which also shows
+//! how many requests a second of wall time it simulates).
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -20,13 +21,15 @@ pub enum Unit {
 }
 
 impl Unit {
-    fn show(self, done: u64, total: u64) -> String {
+    /// The progress in words; `requests_per_s`: the simulation's speed, if known.
+    fn show(self, done: u64, total: u64, requests_per_s: Option<f64>) -> String {
         match self {
             Unit::Runs => format!("{done}/{total} runs done"),
             Unit::SimulatedMs => format!(
-                "{:.1} of {:.1} s simulated",
+                "{:.1} of {:.1} s simulated{}",
                 done as f64 / 1e3,
-                total as f64 / 1e3
+                total as f64 / 1e3,
+                requests_per_s.map_or(String::new(), |r| format!(", {:.2} M requests/s", r / 1e6))
             ),
         }
     }
@@ -39,6 +42,8 @@ pub struct Progress {
     quiet: bool,
     total: AtomicU64,
     done: AtomicU64,
+    /// Requests simulated so far (`run`), for its speed.
+    requests: AtomicU64,
     /// The last 5 % step printed as a plain line.
     printed: Mutex<u64>,
     started: Instant,
@@ -64,6 +69,7 @@ impl Progress {
             quiet,
             total: AtomicU64::new(total),
             done: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             printed: Mutex::new(0),
             started: Instant::now(),
         }
@@ -89,6 +95,19 @@ impl Progress {
         self.show(done);
     }
 
+    /// A run reached `done_ms` simulated milliseconds after simulating `requests` requests.
+    pub fn set_simulated(&self, done_ms: u64, requests: u64) {
+        self.requests.fetch_max(requests, Ordering::Relaxed);
+        self.set(done_ms);
+    }
+
+    /// Requests simulated per second of wall time so far, once any were.
+    fn requests_per_s(&self) -> Option<f64> {
+        let requests = self.requests.load(Ordering::Relaxed);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        (requests > 0 && elapsed > 0.0).then(|| requests as f64 / elapsed)
+    }
+
     fn show(&self, done: u64) {
         if self.quiet {
             return;
@@ -97,7 +116,7 @@ impl Progress {
         let done = done.min(total);
         if let Some(bar) = &self.bar {
             if self.unit == Unit::SimulatedMs {
-                bar.set_message(self.unit.show(done, total));
+                bar.set_message(self.unit.show(done, total, self.requests_per_s()));
             }
             bar.set_position(done);
             return;
@@ -115,7 +134,7 @@ impl Progress {
         let _ = writeln!(
             std::io::stderr(),
             "  {}, {elapsed:.1} s elapsed, about {eta:.0} s left",
-            self.unit.show(done, total)
+            self.unit.show(done, total, self.requests_per_s())
         );
     }
 

@@ -20,11 +20,11 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> Result<RunOutput> {
     run_one_watched(scenario, seed, &|_| {})
 }
 
-/// [`run_one`], calling `progress` now and then with the simulated time reached.
+/// [`run_one`], calling `progress` now and then with how far the run has got.
 pub fn run_one_watched(
     scenario: &Scenario,
     seed: u64,
-    progress: &dyn Fn(crate::time::SimTime),
+    progress: &dyn Fn(engine::Reached),
 ) -> Result<RunOutput> {
     let output = engine::run_watched(
         scenario,

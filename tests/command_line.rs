@@ -58,7 +58,9 @@ fn r11_progress_lines_in_a_log_and_quiet_silences_them() {
     };
     // stderr is a pipe here, not a terminal: plain lines, the last at 100 %.
     let log = run(&[]);
-    assert!(log.contains("6.0 of 6.0 s simulated"), "{log}");
+    assert!(log.contains("6.0 of 6.0 s simulated, "), "{log}");
+    // A run shows its speed as it goes (issue 15).
+    assert!(log.contains(" M requests/s, "), "{log}");
     let quiet = run(&["--quiet"]);
     assert!(!quiet.contains("simulated,"), "{quiet}");
 
