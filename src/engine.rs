@@ -2,18 +2,20 @@
 //!
 //! One run is single-threaded and deterministic. Pending events live in a few
 //! containers, each cheap for its kind of delay (see [`queue`]): the single
-//! next open-loop arrival is a scalar; cache replies, client timeouts, pool
-//! timeouts, retries, strategy sleeps and lease renewals have constant delays
+//! next open-loop arrival is a scalar; client and pool timeouts are armed
+//! per request slot and disarmed when no longer needed ([`queue::Deadlines`]);
+//! cache replies, retries, strategy sleeps and lease renewals have constant delays
 //! and sit in FIFO lanes; database completions come from the pool's own heap
 //! ([`crate::db`]); think times use a heap; faults are a sorted list. Each step
 //! takes the earliest (time, sequence) head among them, so simultaneous events
 //! run in the order they were scheduled.
 //!
-//! A cache command takes effect at its server time (send + latency/2) and its
-//! reply arrives at send + latency. Because every command travels the same
-//! FIFO path, applying it to the cache state when it is sent, with the clock
-//! set to its server time, gives the same state sequence as applying it on
-//! arrival at the server, and saves an event per command.
+//! A cache command takes effect at its execution time on its node and its
+//! reply arrives a round trip later ([`crate::cluster`] gives both). Because
+//! commands reach a node in the order they are sent, applying each to the
+//! cache state when it is sent, with the clock set to its execution time,
+//! gives the same state sequence as applying it on arrival at the server,
+//! and saves an event per command.
 //!
 //! The per-request path reads top to bottom: [`Engine::new_request`] → GET
 //! ([`Engine::send_get`]) → on the reply, the strategy decides
@@ -45,7 +47,7 @@ use crate::workload::{
     KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
 };
 use app_cpu::AppCpu;
-use queue::{EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
+use queue::{Deadlines, EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
 use replay::{FillTtl, ReplayRecord, ReplayState};
 use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
 
@@ -405,10 +407,10 @@ struct Engine {
     loading: HashMap<(u16, u32), ReqRef>,
     /// Replies of cache commands.
     cache_replies: ReplyQueue<ReqRef>,
-    /// Client timeouts, when the clients have one.
-    timeouts: Option<Lane<ReqRef>>,
-    /// Connection-pool timeouts, when the pool has one.
-    pool_timeouts: Option<Lane<ReqRef>>,
+    /// Client timeouts, when the clients have one: armed while the client waits.
+    timeouts: Option<Deadlines<ReqRef>>,
+    /// Connection-pool timeouts, when the pool has one: armed while a query waits.
+    pool_timeouts: Option<Deadlines<ReqRef>>,
     /// Retries after the clients' backoff.
     retry_waits: Lane<ReqRef>,
     /// Readers sleeping before reading again (lock waiters, lease-less readers).
@@ -506,8 +508,8 @@ impl Engine {
             lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.needs().lease_tokens.is_some())],
             loading: HashMap::new(),
             cache_replies: ReplyQueue::Timed(TimerHeap::default()),
-            timeouts: sc.clients.timeout.map(Lane::new),
-            pool_timeouts: sc.database.pool_timeout.map(Lane::new),
+            timeouts: sc.clients.timeout.map(Deadlines::new),
+            pool_timeouts: sc.database.pool_timeout.map(Deadlines::new),
             retry_waits: Lane::new(sc.clients.retry_backoff),
             sleeps: sc.strategy.needs().retry.map(Lane::new),
             renewals: sc.strategy.needs().locks.renew_every().map(Lane::new),
@@ -689,14 +691,18 @@ impl Engine {
                 }
                 Source::DbDone => self.on_query_done(),
                 Source::Timeout => {
-                    let (_, r) = self.timeouts.as_mut().and_then(Lane::pop).expect("peeked");
+                    let (_, r) = self
+                        .timeouts
+                        .as_mut()
+                        .and_then(Deadlines::pop)
+                        .expect("peeked");
                     self.on_timeout(r);
                 }
                 Source::PoolTimeout => {
                     let (_, r) = self
                         .pool_timeouts
                         .as_mut()
-                        .and_then(Lane::pop)
+                        .and_then(Deadlines::pop)
                         .expect("peeked");
                     self.on_pool_timeout(r);
                 }
@@ -751,11 +757,11 @@ impl Engine {
         consider(self.cache_replies.peek_key(), Source::CacheReply);
         consider(self.db.next_completion(), Source::DbDone);
         consider(
-            self.timeouts.as_ref().and_then(Lane::peek_key),
+            self.timeouts.as_ref().and_then(Deadlines::peek_key),
             Source::Timeout,
         );
         consider(
-            self.pool_timeouts.as_ref().and_then(Lane::peek_key),
+            self.pool_timeouts.as_ref().and_then(Deadlines::peek_key),
             Source::PoolTimeout,
         );
         consider(self.retry_waits.peek_key(), Source::Retry);
@@ -1021,8 +1027,8 @@ impl Engine {
 
     /// Starts an attempt: arms its timeout and sends the GET.
     fn start_attempt(&mut self, r: ReqRef) {
-        if let Some(lane) = &mut self.timeouts {
-            lane.push(self.now, &mut self.seq, r);
+        if let Some(timers) = &mut self.timeouts {
+            timers.arm(self.now, &mut self.seq, r.slot(), r);
         }
         self.issue(r, CacheCommand::Get);
     }
@@ -1419,8 +1425,8 @@ impl Engine {
                 Phase::DbRunning
             }
             Admission::Queued => {
-                if let Some(lane) = &mut self.pool_timeouts {
-                    lane.push(self.now, &mut self.seq, r);
+                if let Some(timers) = &mut self.pool_timeouts {
+                    timers.arm(self.now, &mut self.seq, r.slot(), r);
                 }
                 Phase::DbQueued
             }
@@ -1453,6 +1459,9 @@ impl Engine {
                 let req = self.requests.get_mut(w);
                 req.phase = Phase::DbRunning;
                 req.query_started = self.now;
+                if let Some(timers) = &mut self.pool_timeouts {
+                    timers.disarm(w.slot());
+                }
                 return;
             }
         }
@@ -1577,6 +1586,12 @@ impl Engine {
                 Ending::Fail => self.give_up(r),
             }
         }
+        for timers in [&mut self.timeouts, &mut self.pool_timeouts]
+            .into_iter()
+            .flatten()
+        {
+            timers.disarm(r.slot());
+        }
         self.requests.remove(r);
         self.last_release = self.now;
     }
@@ -1608,6 +1623,9 @@ impl Engine {
     /// Work the attempt started goes on (a running query still completes and
     /// its value is still cached), as it does in a real application server.
     fn give_up(&mut self, r: ReqRef) {
+        if let Some(timers) = &mut self.timeouts {
+            timers.disarm(r.slot());
+        }
         let req = self.requests.get_mut(r);
         req.client_waiting = false;
         let req = *req;

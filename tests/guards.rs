@@ -205,3 +205,23 @@ fn r10_requests_in_flight_for_a_century_stop_the_run_not_the_machine() {
     assert!(out.timeseries.len() <= 1_000_000);
     assert!(out.summary.stopped.is_some());
 }
+
+#[test]
+fn r15_timers_that_never_fire_change_nothing_and_those_that_do_still_fire() {
+    // Client and pool timeouts are disarmed when their request no longer
+    // waits: a timeout longer than any wait leaves every output as it was
+    // without one, under a strategy that retries reads and a pool that queues.
+    let sets = ["strategy.kind=lock", "database.connections=2"];
+    let plain = run(SMALL, &sets);
+    let mut long = sets.to_vec();
+    long.extend(["clients.timeout=600s", "database.pool_timeout=600s"]);
+    let guarded = run(SMALL, &long);
+    assert_eq!(guarded.summary, plain.summary);
+    assert_eq!(guarded.timeseries, plain.timeseries);
+    // A timeout shorter than the queue's waits fires, once per attempt that reaches it.
+    let mut short = sets.to_vec();
+    short.extend(["clients.timeout=5ms", "database.pool_timeout=3ms"]);
+    let s = run(SMALL, &short).summary;
+    assert!(s.timeouts > 0 && s.pool_timeouts > 0, "{s:?}");
+    assert_eq!(s.requests, s.served + s.errors);
+}

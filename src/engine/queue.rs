@@ -93,6 +93,124 @@ impl<T: Copy> Lane<T> {
     }
 }
 
+/// Timers of one fixed delay that are rarely due (client and pool timeouts),
+/// one per slot of the table they guard, removable in O(1).
+///
+/// A [`Lane`] keeps every timer until it is due, whether or not the request
+/// it guards is still waiting: with a 600 s client timeout it holds every
+/// request of the last 600 s. Here a timer lives in its slot (a request
+/// slot), the armed ones linked in arming order, which is also their order
+/// in time (one fixed delay, a clock that never goes back); disarming it
+/// when its request no longer needs it unlinks it. Memory follows the slots
+/// in use, not the requests guarded, and each timer is stamped from the
+/// run's [`Sequence`] when armed, exactly as a lane's would be.
+#[derive(Debug)]
+pub struct Deadlines<T> {
+    delay: SimDuration,
+    slots: Vec<Deadline<T>>,
+    head: u32,
+    tail: u32,
+}
+
+/// One slot's timer: its key (`SimTime::NEVER` when disarmed), item and links.
+#[derive(Clone, Copy, Debug)]
+struct Deadline<T> {
+    key: EventKey,
+    item: Option<T>,
+    prev: u32,
+    next: u32,
+}
+
+/// No slot: the end of the list.
+const NO_SLOT: u32 = u32::MAX;
+
+impl<T: Copy> Deadlines<T> {
+    /// No timer armed; each will be due `delay` after it is armed.
+    pub fn new(delay: SimDuration) -> Self {
+        Deadlines {
+            delay,
+            slots: Vec::new(),
+            head: NO_SLOT,
+            tail: NO_SLOT,
+        }
+    }
+
+    /// Arms slot `slot`'s timer at `now` + the delay, for `item`, stamped from `seq`.
+    ///
+    /// `now` never decreases from one call to the next, so the list stays in time order.
+    #[inline]
+    pub fn arm(&mut self, now: SimTime, seq: &mut Sequence, slot: usize, item: T) {
+        if slot >= self.slots.len() {
+            self.slots.resize(
+                slot + 1,
+                Deadline {
+                    key: (SimTime::NEVER, 0),
+                    item: None,
+                    prev: NO_SLOT,
+                    next: NO_SLOT,
+                },
+            );
+        }
+        self.disarm(slot);
+        let key = seq.stamp(now + self.delay);
+        let at = slot as u32;
+        self.slots[slot] = Deadline {
+            key,
+            item: Some(item),
+            prev: self.tail,
+            next: NO_SLOT,
+        };
+        match self.tail {
+            NO_SLOT => self.head = at,
+            tail => self.slots[tail as usize].next = at,
+        }
+        self.tail = at;
+    }
+
+    /// Disarms slot `slot`'s timer, if it is armed. O(1).
+    #[inline]
+    pub fn disarm(&mut self, slot: usize) {
+        let Some(d) = self.slots.get(slot).copied() else {
+            return;
+        };
+        if d.item.is_none() {
+            return;
+        }
+        match d.prev {
+            NO_SLOT => self.head = d.next,
+            prev => self.slots[prev as usize].next = d.next,
+        }
+        match d.next {
+            NO_SLOT => self.tail = d.prev,
+            next => self.slots[next as usize].prev = d.prev,
+        }
+        self.slots[slot].item = None;
+    }
+
+    /// The key of the earliest armed timer.
+    #[inline]
+    pub fn peek_key(&self) -> Option<EventKey> {
+        (self.head != NO_SLOT).then(|| self.slots[self.head as usize].key)
+    }
+
+    /// Removes and returns the earliest armed timer.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(EventKey, T)> {
+        let head = self.head;
+        if head == NO_SLOT {
+            return None;
+        }
+        let d = self.slots[head as usize];
+        self.disarm(head as usize);
+        d.item.map(|item| (d.key, item))
+    }
+
+    /// Whether no timer is armed.
+    pub fn is_empty(&self) -> bool {
+        self.head == NO_SLOT
+    }
+}
+
 /// The replies of cache commands: a [`Lane`] when every round trip is the
 /// same and no node queues (replies then return in the order commands were
 /// sent), a [`TimerHeap`] otherwise.
@@ -216,6 +334,31 @@ mod tests {
         h.push(SimTime(3), &mut seq, 'z');
         let order: Vec<char> = std::iter::from_fn(|| h.pop().map(|(_, c)| c)).collect();
         assert_eq!(order, ['z', 'a', 'b']);
+    }
+
+    #[test]
+    fn deadlines_fire_in_arming_order_and_disarmed_ones_never() {
+        let mut seq = Sequence::default();
+        let mut d = Deadlines::new(SimDuration(10));
+        d.arm(SimTime(1), &mut seq, 4, 'a');
+        d.arm(SimTime(2), &mut seq, 0, 'b');
+        d.arm(SimTime(2), &mut seq, 7, 'c');
+        d.arm(SimTime(3), &mut seq, 2, 'd');
+        d.disarm(0); // the middle
+        d.disarm(2); // the tail
+        d.disarm(9); // never armed
+        assert_eq!(d.peek_key(), Some((SimTime(11), 1)));
+        d.arm(SimTime(5), &mut seq, 0, 'e'); // a slot reused
+        let order: Vec<(EventKey, char)> = std::iter::from_fn(|| d.pop()).collect();
+        assert_eq!(
+            order,
+            [
+                ((SimTime(11), 1), 'a'),
+                ((SimTime(12), 3), 'c'),
+                ((SimTime(15), 5), 'e')
+            ]
+        );
+        assert!(d.is_empty());
     }
 
     #[test]

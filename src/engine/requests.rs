@@ -15,6 +15,14 @@ pub struct ReqRef {
     generation: u32,
 }
 
+impl ReqRef {
+    /// The index of its slot in the table (for per-slot side tables).
+    #[inline]
+    pub fn slot(self) -> usize {
+        self.idx as usize
+    }
+}
+
 /// Where an attempt is in its path; a cache command's phase carries its reply,
 /// typed per command, so a reply can only be read by the step that sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
