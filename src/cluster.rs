@@ -213,12 +213,6 @@ impl Cluster {
         }
     }
 
-    /// Whether the node holding key id `id` is down (a `cache-down` fault).
-    #[inline(always)]
-    pub fn is_down(&self, id: u32) -> bool {
-        self.nodes[self.locate(id).0].down
-    }
-
     /// A command for key id `id` sent at `now`: when its node executes it;
     /// `None` when the node is down (the command fails fast).
     #[inline(always)]
@@ -461,12 +455,6 @@ impl Cluster {
             }
         }
         Cow::Owned(total)
-    }
-
-    /// Whether key id `id` is stored (expired or not), for tests and invariants.
-    pub fn contains(&self, id: u32) -> bool {
-        let (node, local) = self.locate(id);
-        self.nodes[node].cache.contains(local)
     }
 
     fn counters_at(&self, t: SimTime) -> Vec<NodeCounters> {
