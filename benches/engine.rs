@@ -42,7 +42,7 @@ fn cache_commands(c: &mut Criterion) {
             log_factor: 10,
             decay_minutes: 1,
         },
-        class_of: vec![0; KEYS as usize],
+        class_of: stampede::key_class::KeyClasses::One,
         classes: 1,
         hz: 10,
     };

@@ -1,9 +1,10 @@
 //! The Redis-like cache: key store, memory limit, eviction, expiry, INFO counters.
 //!
 //! Keys are dense integers, so per-key state lives in a flat vector indexed by
-//! key: no hashing, no allocation per command. Two dense lists (every stored
-//! key; keys with a TTL) give O(1) uniform sampling for eviction and active
-//! expiry. The cache owns lookup, expiry, byte accounting and class
+//! key (20 bytes each): no hashing, no allocation per command. Dense lists
+//! give O(1) uniform sampling: of the keys with a TTL for active expiry and
+//! the `volatile-*` policies, and of every stored key, kept only when an
+//! `allkeys-*` sampled policy draws from it. The cache owns lookup, expiry, byte accounting and class
 //! statistics; an eviction policy ([`policy`], one file per policy under
 //! `cache/policy/`) only tracks accesses and picks a victim, through one
 //! exhaustive enum. The typed [`Lookup`] makes the
@@ -28,6 +29,7 @@
 pub mod lfu;
 pub mod policy;
 
+use crate::key_class::KeyClasses;
 use crate::rng::Stream;
 use crate::time::{SimDuration, SimTime};
 use lfu::LfuConfig;
@@ -102,7 +104,7 @@ pub struct CacheConfig {
     /// LFU parameters.
     pub lfu: LfuConfig,
     /// Class of each key (index into the class statistics).
-    pub class_of: Vec<u8>,
+    pub class_of: KeyClasses,
     /// Number of classes.
     pub classes: usize,
     /// Active expiry cycles per second.
@@ -118,15 +120,19 @@ enum Removal {
 }
 
 const ABSENT: u32 = u32::MAX;
+/// `Entry::pos` of a stored key when no list of every stored key is kept.
+const UNLISTED: u32 = 0;
 
-/// Per-key state: 24 bytes.
+/// Per-key state: 20 bytes (packed to 4-byte alignment; the fields are read
+/// by value).
 #[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
 struct Entry {
     /// Expiry instant; [`SimTime::NEVER`] for no TTL.
     expire_at: SimTime,
     /// Bytes charged to used memory.
     bytes: u32,
-    /// Index in `stored`, or [`ABSENT`].
+    /// Index in `stored` ([`UNLISTED`] when it is not kept), or [`ABSENT`].
     pos: u32,
     /// Index in `volatile`, or [`ABSENT`].
     vpos: u32,
@@ -134,6 +140,14 @@ struct Entry {
     /// LFU state for a sampled policy, unused by the others. It lives here,
     /// beside `expire_at`, so a sampled key is scored from one cache line.
     access: u32,
+}
+
+impl Entry {
+    /// The expiry instant, copied out of the packed record.
+    #[inline]
+    fn expiry(self) -> SimTime {
+        self.expire_at
+    }
 }
 
 const EMPTY: Entry = Entry {
@@ -159,7 +173,9 @@ const EXPIRE_NS_PER_KEY: f64 = 1_000.0;
 pub struct Cache {
     config: CacheConfig,
     entries: Vec<Entry>,
-    stored: Vec<u32>,
+    /// Every stored key, kept only when the policy samples from all keys.
+    stored: Option<Vec<u32>>,
+    stored_keys: u64,
     volatile: Vec<u32>,
     used_memory: u64,
     evictor: Evictor,
@@ -176,7 +192,8 @@ impl Cache {
         let period_ns = 1e9 / config.hz.max(1) as f64;
         Cache {
             entries: vec![EMPTY; keys],
-            stored: Vec::new(),
+            stored: config.policy.samples_all_keys().then(Vec::new),
+            stored_keys: 0,
             volatile: Vec::new(),
             used_memory: 0,
             evictor: Evictor::new(
@@ -204,7 +221,7 @@ impl Cache {
             self.stats.keyspace_misses += 1;
             return Lookup::Miss;
         }
-        if entry.expire_at <= now {
+        if entry.expiry() <= now {
             self.remove(key, Removal::Expired);
             self.stats.keyspace_misses += 1;
             return Lookup::Expired;
@@ -239,7 +256,7 @@ impl Cache {
             })
         .min(u32::MAX as u64) as u32;
         let old = self.entries[key as usize];
-        if old.pos != ABSENT && old.expire_at <= now {
+        if old.pos != ABSENT && old.expiry() <= now {
             self.remove(key, Removal::Expired); // lookupKeyWrite expires it first
         }
         if self.entries[key as usize].pos == ABSENT {
@@ -342,8 +359,19 @@ impl Cache {
 
     /// `FLUSHALL`: deletes every key.
     pub fn flush(&mut self) {
-        while let Some(&key) = self.stored.last() {
-            self.remove(key, Removal::Deleted);
+        match &self.stored {
+            Some(_) => {
+                while let Some(&key) = self.stored.as_ref().and_then(|s| s.last()) {
+                    self.remove(key, Removal::Deleted);
+                }
+            }
+            None => {
+                for key in 0..self.entries.len() as u32 {
+                    if self.contains(key) {
+                        self.remove(key, Removal::Deleted);
+                    }
+                }
+            }
         }
         self.evictor.on_flush();
     }
@@ -351,7 +379,7 @@ impl Cache {
     /// Whether `key` is stored and not expired at `now`.
     fn live(&self, key: u32, now: SimTime) -> bool {
         let e = &self.entries[key as usize];
-        e.pos != ABSENT && e.expire_at > now
+        e.pos != ABSENT && e.expiry() > now
     }
 
     /// Evicts until memory fits, as Redis does before each command; false if it cannot.
@@ -370,7 +398,7 @@ impl Cache {
     fn select_victim(&mut self, now: SimTime) -> Option<u32> {
         let keys = KeyTable {
             entries: &self.entries,
-            stored: &self.stored,
+            stored: self.stored.as_deref().unwrap_or(&[]),
             volatile: &self.volatile,
         };
         self.evictor.victim(keys, now, &mut self.rng)
@@ -388,24 +416,27 @@ impl Cache {
         *e = Entry {
             expire_at,
             bytes,
-            pos: self.stored.len() as u32,
+            pos: self.stored.as_ref().map_or(UNLISTED, |s| s.len() as u32),
             vpos: ABSENT,
             access: 0,
         };
         self.evictor.on_insert(key, bytes, &mut e.access, now);
-        self.stored.push(key);
+        if let Some(stored) = &mut self.stored {
+            stored.push(key);
+        }
+        self.stored_keys += 1;
         if expire_at != SimTime::NEVER {
             self.add_volatile(key);
         }
         self.used_memory += bytes as u64;
-        let class = &mut self.class_stats[self.config.class_of[key as usize] as usize];
+        let class = &mut self.class_stats[self.config.class_of.of(key) as usize];
         class.used_memory += bytes as u64;
         class.stored_keys += 1;
     }
 
     fn replace(&mut self, key: u32, bytes: u32, expire_at: SimTime) {
         let old = self.entries[key as usize];
-        let class = &mut self.class_stats[self.config.class_of[key as usize] as usize];
+        let class = &mut self.class_stats[self.config.class_of.of(key) as usize];
         class.used_memory = class.used_memory - old.bytes as u64 + bytes as u64;
         self.used_memory = self.used_memory - old.bytes as u64 + bytes as u64;
         let e = &mut self.entries[key as usize];
@@ -437,15 +468,18 @@ impl Cache {
         if e.vpos != ABSENT {
             self.remove_volatile(key);
         }
-        let pos = e.pos as usize;
-        self.stored.swap_remove(pos);
-        if let Some(&moved) = self.stored.get(pos) {
-            self.entries[moved as usize].pos = pos as u32;
+        if let Some(stored) = &mut self.stored {
+            let pos = e.pos as usize;
+            stored.swap_remove(pos);
+            if let Some(&moved) = stored.get(pos) {
+                self.entries[moved as usize].pos = pos as u32;
+            }
         }
+        self.stored_keys -= 1;
         self.evictor.on_remove(key);
         self.entries[key as usize] = EMPTY;
         self.used_memory -= e.bytes as u64;
-        let class = &mut self.class_stats[self.config.class_of[key as usize] as usize];
+        let class = &mut self.class_stats[self.config.class_of.of(key) as usize];
         class.used_memory -= e.bytes as u64;
         class.stored_keys -= 1;
         match why {
@@ -479,7 +513,7 @@ impl Cache {
                     break;
                 }
                 let key = self.volatile[(((self.rng.next_u64() >> 32) * n) >> 32) as usize];
-                if self.entries[key as usize].expire_at <= now {
+                if self.entries[key as usize].expiry() <= now {
                     self.remove(key, Removal::Expired);
                     expired += 1;
                 }
@@ -493,7 +527,7 @@ impl Cache {
 
     /// Keys stored now, expired-but-unreclaimed included (`DBSIZE`).
     pub fn stored_keys(&self) -> u64 {
-        self.stored.len() as u64
+        self.stored_keys
     }
 
     /// Keys with a TTL stored now.
@@ -588,7 +622,7 @@ mod tests {
                 log_factor: 10,
                 decay_minutes: 1,
             },
-            class_of: vec![0; keys as usize],
+            class_of: KeyClasses::One,
             classes: 1,
             hz: 10,
         };

@@ -26,6 +26,7 @@ use std::ops::RangeInclusive;
 
 use crate::cache::{Cache, CacheConfig, CacheStats, ClassStats, Lookup, Write};
 use crate::db::sample;
+use crate::key_class::KeyClasses;
 use crate::metrics::hit_ratio;
 pub use crate::metrics::shards::{ShardRow, ShardSummary};
 use crate::rng::{Component, Stream, stream, stream_of};
@@ -134,22 +135,28 @@ impl Cluster {
         let nodes = (0..shards as usize)
             .map(|n| {
                 let keys = per_node[n];
-                let mut class_of = vec![0u8; keys as usize];
-                if shards == 1 {
-                    class_of.copy_from_slice(&config.cache.class_of[..keys as usize]);
-                } else {
-                    for (k, (&node, &local)) in node_of.iter().zip(&local_of).enumerate() {
-                        if node as usize == n {
-                            class_of[local as usize] = config.cache.class_of[k];
+                let class_of = match &config.cache.class_of {
+                    KeyClasses::One => KeyClasses::One,
+                    KeyClasses::PerKey(all) => {
+                        let mut class_of = vec![0u8; keys as usize];
+                        if shards == 1 {
+                            class_of.copy_from_slice(&all[..keys as usize]);
+                        } else {
+                            for (k, (&node, &local)) in node_of.iter().zip(&local_of).enumerate() {
+                                if node as usize == n {
+                                    class_of[local as usize] = all[k];
+                                }
+                            }
                         }
+                        if config.locks {
+                            class_of.extend_from_within(..);
+                        }
+                        KeyClasses::PerKey(class_of)
                     }
-                }
-                if config.locks {
-                    class_of.extend_from_within(..);
-                }
+                };
                 let cache = Cache::new(
                     CacheConfig {
-                        keys: class_of.len() as u32,
+                        keys: if config.locks { 2 * keys } else { keys },
                         class_of,
                         ..config.cache.clone()
                     },

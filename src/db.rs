@@ -44,7 +44,7 @@ pub struct Database<T> {
     running: BinaryHeap<Reverse<Job<T>>>,
     vclock: u64,
     last_advance: SimTime,
-    waiting: VecDeque<(T, u8, SimTime)>,
+    waiting: VecDeque<T>,
     waiting_live: u32,
     busy_ns: u128,
     busy_since: SimTime,
@@ -93,7 +93,7 @@ impl<T: Copy + Ord> Database<T> {
             self.start(now, owner, class, seq);
             Admission::Started
         } else {
-            self.waiting.push_back((owner, class, now));
+            self.waiting.push_back(owner);
             self.waiting_live += 1;
             Admission::Queued
         }
@@ -145,9 +145,10 @@ impl<T: Copy + Ord> Database<T> {
         job.owner
     }
 
-    /// Takes the oldest waiting query off the queue with its class and the time
-    /// it was queued (it may have been abandoned: the caller checks and, if so, calls again).
-    pub fn pop_waiting(&mut self) -> Option<(T, u8, SimTime)> {
+    /// Takes the oldest waiting query's owner off the queue (it may have been
+    /// abandoned: the caller checks and, if so, calls again). The owner knows
+    /// its class and when it was queued: the queue holds nothing else.
+    pub fn pop_waiting(&mut self) -> Option<T> {
         self.waiting.pop_front()
     }
 
@@ -234,7 +235,7 @@ mod tests {
         let (t, _) = d.next_completion().unwrap();
         assert_eq!(t, SimTime(10_000_000));
         assert_eq!(d.finish(t), 1);
-        assert_eq!(d.pop_waiting(), Some((3, 0, SimTime(0))));
+        assert_eq!(d.pop_waiting(), Some(3));
     }
 
     #[test]

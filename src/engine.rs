@@ -34,6 +34,7 @@ use crate::cache::lfu::LfuConfig;
 use crate::cache::{CacheConfig, Lookup, Write};
 use crate::cluster::{Cluster, ClusterConfig, Command, ShardRow};
 use crate::db::{Admission, Database};
+use crate::key_class::KeyClasses;
 use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
 use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
 use crate::rng::{Component, Stream, stream, unit_f64};
@@ -44,7 +45,7 @@ use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strat
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Op, TraceError};
 use crate::workload::{
-    KeyBatch, KeySampler, assign_classes, exponential, mean_gap_ns, value_sizes, zipf_probabilities,
+    KeyBatch, KeySampler, ValueSizes, exponential, mean_gap_ns, zipf_probabilities,
 };
 use app_cpu::AppCpu;
 use queue::{Deadlines, EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
@@ -180,7 +181,7 @@ pub fn run_watched(
 const LOCK_VALUE_BYTES: u64 = 16;
 
 /// The cache's configuration for scenario `sc` with keys in classes `class_of`.
-fn cluster_config(sc: &Scenario, class_of: &[u8]) -> ClusterConfig {
+fn cluster_config(sc: &Scenario, class_of: &KeyClasses) -> ClusterConfig {
     let c = &sc.cache;
     let locks = sc.strategy.needs().locks.any();
     ClusterConfig {
@@ -219,7 +220,7 @@ fn key_slots(sc: &Scenario) -> Vec<u16> {
 
 /// The configuration of a cache node holding every key of `sc` (and, with
 /// `locks`, every key's lock), with keys in classes `class_of`.
-fn cache_config(sc: &Scenario, class_of: &[u8], locks: bool) -> CacheConfig {
+fn cache_config(sc: &Scenario, class_of: &KeyClasses, locks: bool) -> CacheConfig {
     let c = &sc.cache;
     CacheConfig {
         keys: sc.clients.keys * if locks { 2 } else { 1 },
@@ -233,7 +234,7 @@ fn cache_config(sc: &Scenario, class_of: &[u8], locks: bool) -> CacheConfig {
             decay_minutes: c.lfu_decay_minutes,
         },
         // A lock key counts in the class of the key it guards (the cluster adds them).
-        class_of: class_of.to_vec(),
+        class_of: class_of.clone(),
         classes: sc.clients.classes.len(),
         hz: c.hz,
     }
@@ -390,8 +391,9 @@ struct Engine {
     cluster: Cluster,
     /// The outputs carry the cache server's metrics (see [`crate::scenario::Cache::server_metrics`]).
     server_metrics: bool,
-    class_of: Vec<u8>,
-    value_bytes: Vec<u32>,
+    class_of: KeyClasses,
+    value_sizes: ValueSizes,
+    /// Each key's payload, when the strategy reads it (`needs.payload`).
     payload: Vec<Payload>,
     db: Database<ReqRef>,
     requests: Requests,
@@ -444,9 +446,9 @@ impl Engine {
         let keys = sc.clients.keys;
         let shares: Vec<f64> = sc.clients.classes.iter().map(|c| c.share).collect();
         let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
-        let class_of = assign_classes(keys, &shares);
+        let class_of = KeyClasses::new(keys, &shares);
         let class_names = sc.clients.classes.iter().map(|c| c.name.clone()).collect();
-        let class_metrics = ClassMetrics::new(class_names, &class_of);
+        let class_metrics = ClassMetrics::new(class_names, &class_of, keys);
         let mut skew_rng = stream(seed, Component::ClockSkew);
         let skew = sc.clients.clock_skew.0 as f64;
         let clock_offsets_ns = (0..sc.clients.app_instances)
@@ -491,14 +493,20 @@ impl Engine {
                 sc.clients.classes.iter().map(|c| c.query_time).collect(),
                 stream(seed, Component::DbService),
             ),
-            value_bytes: value_sizes(&class_of, &sizes, &mut stream(seed, Component::ValueSizes)),
+            value_sizes: ValueSizes::new(
+                keys,
+                &class_of,
+                &sizes,
+                matches!(sc.clients.arrival, Arrival::Trace(_)),
+                &mut stream(seed, Component::ValueSizes),
+            ),
             class_of,
             payload: vec![
                 Payload {
                     soft_expiry: SimTime::NEVER,
                     delta_us: 0,
                 };
-                keys as usize
+                per_key(sc.strategy.needs().payload)
             ],
             requests: Requests::default(),
             queries_in_flight: vec![0; keys as usize],
@@ -582,7 +590,7 @@ impl Engine {
                 }
             };
             // As if computed by a query of average length (xfetch's δ).
-            let class = self.class_of[key as usize] as usize;
+            let class = self.class_of.of(key) as usize;
             let delta = SimDuration(sc.clients.classes[class].query_time.mean_ns() as u64);
             let at_start = self.cluster.immediate(key, SimTime::ZERO);
             self.store_value(key, at_start, remaining, delta, 0);
@@ -598,7 +606,7 @@ impl Engine {
             Some(FillTtl::NoTtl) => return None,
             Some(FillTtl::Unknown) | None => {}
         }
-        let ttl = self.class_ttl[self.class_of[key as usize] as usize]?;
+        let ttl = self.class_ttl[self.class_of.of(key) as usize]?;
         if self.ttl_jitter == 0.0 {
             return Some(ttl);
         }
@@ -913,7 +921,7 @@ impl Engine {
     fn replay_record(&mut self, record: ReplayRecord) {
         let key = record.key;
         if let Some(size) = record.size {
-            self.value_bytes[key as usize] = size;
+            self.value_sizes.set(key, size);
         }
         match record.op {
             Op::Read => self.start_request(key, NO_USER),
@@ -973,7 +981,7 @@ impl Engine {
         self.requests_started += 1;
         let counted = self.metrics.counts(self.now);
         self.metrics.bump(counted, |c| &mut c.requests);
-        let class = self.class_of[key as usize];
+        let class = self.class_of.of(key);
         self.class_metrics.bump(class, counted, |c| &mut c.requests);
         let instance = if user == NO_USER {
             self.next_app_instance()
@@ -996,8 +1004,7 @@ impl Engine {
             client_waiting: true,
             background: false,
             lock_token: 0,
-            waiting_since: SimTime::NEVER,
-            query_started: SimTime::NEVER,
+            since: SimTime::NEVER,
             next_follower: None,
         });
         self.start_attempt(r);
@@ -1014,11 +1021,11 @@ impl Engine {
 
     /// Answers a request from its app instance's in-process cache: a hit, at once.
     fn serve_locally(&mut self, key: u32, counted: bool, user: u32) {
-        let class = self.class_of[key as usize];
+        let class = self.class_of.of(key);
         self.metrics.bump(counted, |c| &mut c.local_hits);
         self.metrics.bump(counted, |c| &mut c.hits);
         self.class_metrics.bump(class, counted, |c| &mut c.hits);
-        let bytes = self.value_bytes[key as usize] as u64;
+        let bytes = self.value_bytes(key);
         self.metrics.add_bytes(counted, true, bytes);
         self.metrics.bump(counted, |c| &mut c.served);
         self.metrics.record_latency(counted, SimDuration::ZERO);
@@ -1063,10 +1070,16 @@ impl Engine {
         self.cluster.send(id, self.now)
     }
 
+    /// The size of `key`'s value before compression.
+    #[inline]
+    fn value_bytes(&self, key: u32) -> u64 {
+        self.value_sizes.of(key, self.class_of.of(key)) as u64
+    }
+
     /// Bytes a SET of `key`'s value stores (and a hit returns): compressed, if it is.
     #[inline(always)]
     fn stored_bytes(&self, key: u32) -> u64 {
-        let raw_bytes = self.value_bytes[key as usize] as u64;
+        let raw_bytes = self.value_bytes(key);
         self.compression
             .map_or(raw_bytes, |z| z.stored_bytes(raw_bytes))
     }
@@ -1141,7 +1154,7 @@ impl Engine {
     /// Schedules `step` for `r` after the app's CPU time for its (de)compression.
     fn after_cpu(&mut self, r: ReqRef, z: Compression, step: CpuStep) {
         let req = *self.requests.get(r);
-        let busy = z.cpu_time(self.value_bytes[req.key as usize] as u64);
+        let busy = z.cpu_time(self.value_bytes(req.key));
         let done = self.app_cpu.run(req.instance, self.now, busy);
         self.requests.get_mut(r).phase = Phase::Cpu;
         self.cpu.push(done, &mut self.seq, (r, step));
@@ -1189,14 +1202,14 @@ impl Engine {
         let hit = matches!(reply, GetReply::Hit(_));
         if req.first_read_pending {
             self.requests.get_mut(r).first_read_pending = false;
-            let class = self.class_of[req.key as usize];
+            let class = self.class_of.of(req.key);
             let (field, class_field): (CounterField, ClassField) = if hit {
                 (|c| &mut c.hits, |c| &mut c.hits)
             } else {
                 (|c| &mut c.misses, |c| &mut c.misses)
             };
             self.metrics.bump(req.counted, field);
-            let bytes = self.value_bytes[req.key as usize] as u64;
+            let bytes = self.value_bytes(req.key);
             self.metrics.add_bytes(req.counted, hit, bytes);
             self.class_metrics.bump(class, req.counted, class_field);
         }
@@ -1244,8 +1257,8 @@ impl Engine {
         match decision {
             OnMiss::Query => self.submit_query(r),
             OnMiss::TryLock => {
-                if req.waiting_since == SimTime::NEVER {
-                    self.requests.get_mut(r).waiting_since = self.now;
+                if req.since == SimTime::NEVER {
+                    self.requests.get_mut(r).since = self.now;
                 }
                 self.issue(r, CacheCommand::LockTry);
             }
@@ -1318,7 +1331,7 @@ impl Engine {
                 let Locks::ForMisses(lock) = self.needs.locks else {
                     unreachable!("only requests of strategies that lock misses wait on locks")
                 };
-                if self.now.since(req.waiting_since) >= lock.max_wait {
+                if self.now.since(req.since) >= lock.max_wait {
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.lock_timeouts);
                     match lock.on_timeout {
@@ -1393,8 +1406,7 @@ impl Engine {
             client_waiting: false,
             background: true,
             lock_token: 0,
-            waiting_since: self.now,
-            query_started: SimTime::NEVER,
+            since: self.now,
             next_follower: None,
             ..req
         });
@@ -1416,15 +1428,16 @@ impl Engine {
             self.metrics
                 .bump_at(self.now, |c| &mut c.strategy.refreshes);
         }
-        let class = self.class_of[key as usize];
+        let class = self.class_of.of(key);
         let seq = self.next_seq();
         let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
-                self.requests.get_mut(r).query_started = self.now;
+                self.requests.get_mut(r).since = self.now;
                 Phase::DbRunning
             }
             Admission::Queued => {
+                self.requests.get_mut(r).since = self.now;
                 if let Some(timers) = &mut self.pool_timeouts {
                     timers.arm(self.now, &mut self.seq, r.slot(), r);
                 }
@@ -1449,16 +1462,17 @@ impl Engine {
 
     /// Hands a freed connection to the oldest live waiter.
     fn admit_waiter(&mut self) {
-        while let Some((w, class, queued_at)) = self.db.pop_waiting() {
+        while let Some(w) = self.db.pop_waiting() {
             if self.requests.is_live(w) && self.requests.get(w).phase == Phase::DbQueued {
                 self.db.waiter_admitted();
+                let req = *self.requests.get(w);
                 self.metrics
-                    .record_db_wait(self.now, self.now.since(queued_at));
+                    .record_db_wait(self.now, self.now.since(req.since));
                 let seq = self.next_seq();
-                self.db.start(self.now, w, class, seq);
+                self.db.start(self.now, w, self.class_of.of(req.key), seq);
                 let req = self.requests.get_mut(w);
                 req.phase = Phase::DbRunning;
-                req.query_started = self.now;
+                req.since = self.now;
                 if let Some(timers) = &mut self.pool_timeouts {
                     timers.disarm(w.slot());
                 }
@@ -1474,7 +1488,7 @@ impl Engine {
             None => (SetReply::Failed, self.cluster.failure_at(self.now)),
             Some(cmd) => {
                 let ttl = self.draw_ttl(req.key);
-                let delta = self.now.since(req.query_started);
+                let delta = self.now.since(req.since);
                 let writer_now = self.app_clock(req.instance, self.now);
                 self.store_value(req.key, cmd, ttl, delta, writer_now.0);
                 self.metrics.observe_memory(self.cluster.used_memory());
@@ -1502,7 +1516,7 @@ impl Engine {
         let bytes = self.stored_bytes(key);
         let storage = ttl.map(|t| self.strategy.storage_ttl(t));
         let at = cmd.at;
-        if self.cluster.set(cmd, bytes, storage) == Write::Stored {
+        if self.cluster.set(cmd, bytes, storage) == Write::Stored && self.needs.payload {
             self.payload[key as usize] = Payload {
                 soft_expiry: match ttl {
                     Some(t) => SimTime(writer_now_ns.max(at.0)) + t,
@@ -1629,7 +1643,7 @@ impl Engine {
         let req = self.requests.get_mut(r);
         req.client_waiting = false;
         let req = *req;
-        if req.attempt < self.retries {
+        if u32::from(req.attempt) < self.retries {
             self.metrics.bump(req.counted, |c| &mut c.retries);
             // The request's first cache read belongs to its first attempt,
             // whose GET is answered even after the client gave up on it.
@@ -1639,8 +1653,7 @@ impl Engine {
                 client_waiting: true,
                 first_read_pending: false,
                 lock_token: 0,
-                waiting_since: SimTime::NEVER,
-                query_started: SimTime::NEVER,
+                since: SimTime::NEVER,
                 next_follower: None,
                 ..req
             });

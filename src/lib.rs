@@ -77,6 +77,7 @@ pub mod error;
 pub mod expect;
 pub mod fit;
 pub mod interrupt;
+pub mod key_class;
 pub mod metrics;
 pub mod outdir;
 pub mod plan;

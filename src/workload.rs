@@ -7,47 +7,45 @@ use rand_distr::{Distribution as _, Exp1, StandardNormal};
 
 use crate::scenario::SizeDistribution;
 
-use crate::rng::Stream;
+use crate::key_class::KeyClasses;
+use crate::rng::{Stream, unit_f64};
 use crate::time::{NANOS_PER_SEC, SimDuration};
 
-/// Draws keys by Zipf popularity in O(1) with Walker's alias method.
+/// Ranks the alias table holds at most: 8 MB of table whatever the key count.
+const HEAD_RANKS: u32 = 1 << 20;
+
+/// Draws keys by Zipf popularity, exactly, with no table that grows with the keys.
 ///
-/// The table is built once from the exact probabilities (Vose's stable
-/// construction, O(keys)); each draw takes one 64-bit random number: the high
-/// half picks a column (Lemire's multiply-shift, no division), the low half
-/// decides between the column's key and its alias. No `pow`, `exp` or
-/// rejection loop in the hot path.
+/// The hottest ranks (up to [`HEAD_RANKS`]) are drawn in O(1) by Walker's
+/// alias method: a table built once from the exact probabilities (Vose's
+/// stable construction); each draw takes one 64-bit random number, the high
+/// half picking a column (Lemire's multiply-shift, no division), the low half
+/// deciding between the column's key and its alias. Beyond the head, one more
+/// column stands for the whole tail, whose rank is then drawn by
+/// rejection-inversion ([`ZipfTail`]). With at most [`HEAD_RANKS`] keys there
+/// is no tail and no `pow`, `exp` or rejection loop in the hot path.
 #[derive(Clone, Debug)]
 pub struct KeySampler {
-    /// Per column: (threshold scaled to 2^32, alias key).
+    /// Per column: (threshold scaled to 2^32, alias key). Column `head` is the tail.
     columns: Vec<(u32, u32)>,
+    /// Keys drawn from the table: ranks 1..=head.
+    head: u32,
+    /// The ranks beyond the head, when there are any.
+    tail: Option<ZipfTail>,
 }
 
 impl KeySampler {
     /// A sampler over `keys` keys with Zipf exponent `s` (0 = uniform).
     pub fn new(keys: u32, s: f64) -> Self {
-        let n = keys as usize;
-        let mut scaled: Vec<f64> = zipf_probabilities(keys, s)
-            .into_iter()
-            .map(|p| p * n as f64)
-            .collect();
-        let mut columns = vec![(u32::MAX, 0u32); n];
-        let (mut small, mut large): (Vec<u32>, Vec<u32>) =
-            (0..keys).partition(|&i| scaled[i as usize] < 1.0);
-        while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
-            small.pop();
-            columns[l as usize] = (threshold(scaled[l as usize]), g);
-            scaled[g as usize] -= 1.0 - scaled[l as usize];
-            if scaled[g as usize] < 1.0 {
-                large.pop();
-                small.push(g);
-            }
+        let head = keys.min(HEAD_RANKS);
+        let tail = (keys > head).then(|| ZipfTail::new(head + 1, keys, s));
+        let mut weights: Vec<f64> = (1..=head).map(|i| zipf_weight(i, s)).collect();
+        weights.extend(tail.as_ref().map(ZipfTail::weight));
+        KeySampler {
+            columns: alias_columns(&weights),
+            head,
+            tail,
         }
-        // Leftovers are 1 up to rounding: they always keep their own key.
-        for i in small.into_iter().chain(large) {
-            columns[i as usize] = (u32::MAX, i);
-        }
-        KeySampler { columns }
     }
 
     /// The next key, 0-based (0 is the hottest).
@@ -57,11 +55,130 @@ impl KeySampler {
         let r = rng.next_u64();
         let column = ((r >> 32) * self.columns.len() as u64) >> 32;
         let (keep_below, alias) = self.columns[column as usize];
-        if (r as u32) < keep_below {
+        let key = if (r as u32) < keep_below {
             column as u32
         } else {
             alias
+        };
+        match &self.tail {
+            Some(tail) if key == self.head => tail.sample(rng) - 1,
+            _ => key,
         }
+    }
+}
+
+/// Walker's alias table of `weights` (Vose's construction): column i keeps
+/// outcome i below its threshold, else gives its alias.
+fn alias_columns(weights: &[f64]) -> Vec<(u32, u32)> {
+    let n = weights.len();
+    let total: f64 = weights.iter().sum();
+    let mut scaled: Vec<f64> = weights.iter().map(|w| w / total * n as f64).collect();
+    let mut columns = vec![(u32::MAX, 0u32); n];
+    let (mut small, mut large): (Vec<u32>, Vec<u32>) =
+        (0..n as u32).partition(|&i| scaled[i as usize] < 1.0);
+    while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
+        small.pop();
+        columns[l as usize] = (threshold(scaled[l as usize]), g);
+        scaled[g as usize] -= 1.0 - scaled[l as usize];
+        if scaled[g as usize] < 1.0 {
+            large.pop();
+            small.push(g);
+        }
+    }
+    // Leftovers are 1 up to rounding: they always keep their own outcome.
+    for i in small.into_iter().chain(large) {
+        columns[i as usize] = (u32::MAX, i);
+    }
+    columns
+}
+
+/// Zipf(s) restricted to the ranks `lo..=hi`, drawn by rejection-inversion
+/// (Hörmann and Derflinger, 1996): invert the integral H of the hat x^-s over
+/// [k − ½, k + ½], accept rank k on the part of its strip of width exactly
+/// k^-s. Each rank's acceptance mass is its weight, so the draw is exact; the
+/// hat is convex, so fewer than one draw in a hundred is rejected at lo > 1000.
+#[derive(Clone, Debug)]
+struct ZipfTail {
+    s: f64,
+    lo: u32,
+    hi: u32,
+    /// H(lo + ½) − lo^-s and H(hi + ½): the range u is drawn from.
+    u_min: f64,
+    u_max: f64,
+}
+
+impl ZipfTail {
+    fn new(lo: u32, hi: u32, s: f64) -> Self {
+        let h = |x: f64| integral(x, s);
+        ZipfTail {
+            s,
+            lo,
+            hi,
+            u_min: h(lo as f64 + 0.5) - zipf_weight(lo, s),
+            u_max: h(hi as f64 + 0.5),
+        }
+    }
+
+    /// Σ k^-s over the ranks, by Euler–Maclaurin to the third derivative:
+    /// the next term is below 1e-25 of the sum at lo ≥ 2^20.
+    fn weight(&self) -> f64 {
+        let s = self.s;
+        let (a, b) = (self.lo as f64, self.hi as f64);
+        let d1 = |x: f64| -s * x.powf(-s - 1.0);
+        let d3 = |x: f64| -s * (s + 1.0) * (s + 2.0) * x.powf(-s - 3.0);
+        integral(b, s) - integral(a, s)
+            + (zipf_weight(self.lo, s) + zipf_weight(self.hi, s)) / 2.0
+            + (d1(b) - d1(a)) / 12.0
+            - (d3(b) - d3(a)) / 720.0
+    }
+
+    /// A rank in lo..=hi, 1-based.
+    fn sample(&self, rng: &mut Stream) -> u32 {
+        loop {
+            let u = self.u_min + unit_f64(rng) * (self.u_max - self.u_min);
+            let x = integral_inverse(u, self.s);
+            let k = ((x + 0.5).floor() as u32).clamp(self.lo, self.hi);
+            if u >= integral(k as f64 + 0.5, self.s) - zipf_weight(k, self.s) {
+                return k;
+            }
+        }
+    }
+}
+
+/// The Zipf weight of rank `i` (1-based): i^-s.
+#[inline]
+fn zipf_weight(i: u32, s: f64) -> f64 {
+    (i as f64).powf(-s)
+}
+
+/// H(x) = ∫₁ˣ t^-s dt, continuous through s = 1 (where it is ln x).
+fn integral(x: f64, s: f64) -> f64 {
+    let ln_x = x.ln();
+    expm1_over((1.0 - s) * ln_x) * ln_x
+}
+
+/// The x with H(x) = y.
+fn integral_inverse(y: f64, s: f64) -> f64 {
+    // Above H's supremum 1/(s − 1) there is no x; stay just inside.
+    let t = (y * (1.0 - s)).max(-1.0 + f64::EPSILON);
+    (ln1p_over(t) * y).exp()
+}
+
+/// (eˣ − 1) / x, 1 at 0.
+fn expm1_over(x: f64) -> f64 {
+    if x.abs() > 1e-8 {
+        x.exp_m1() / x
+    } else {
+        1.0 + x / 2.0 * (1.0 + x / 3.0)
+    }
+}
+
+/// ln(1 + x) / x, 1 at 0.
+fn ln1p_over(x: f64) -> f64 {
+    if x.abs() > 1e-8 {
+        x.ln_1p() / x
+    } else {
+        1.0 - x / 2.0 * (1.0 - 2.0 * x / 3.0)
     }
 }
 
@@ -109,35 +226,40 @@ fn threshold(p: f64) -> u32 {
 ///
 /// Used by analytic checks (TTL-cache hit ratio, Che's approximation).
 pub fn zipf_probabilities(keys: u32, s: f64) -> Vec<f64> {
-    let weights: Vec<f64> = (1..=keys).map(|i| (i as f64).powf(-s)).collect();
+    let weights: Vec<f64> = (1..=keys).map(|i| zipf_weight(i, s)).collect();
     let total: f64 = weights.iter().sum();
     weights.into_iter().map(|w| w / total).collect()
 }
 
-/// Assigns each key to a class so every class gets its share of the keys,
-/// interleaved over popularity ranks (smooth weighted round robin): a class
-/// with 10% of the keys holds every tenth key, hot ones included.
-pub fn assign_classes(keys: u32, shares: &[f64]) -> Vec<u8> {
-    let mut credit = vec![0.0; shares.len()];
-    (0..keys)
-        .map(|_| {
-            for (c, share) in credit.iter_mut().zip(shares) {
-                *c += share;
-            }
-            let best = (0..credit.len())
-                .max_by(|&a, &b| credit[a].total_cmp(&credit[b]).then(b.cmp(&a)))
-                .expect("at least one class");
-            credit[best] -= 1.0;
-            best as u8
-        })
-        .collect()
+/// Each key's value size in bytes: one per class when every class's size is
+/// constant (nothing per key), else drawn once per key.
+#[derive(Clone, Debug)]
+pub enum ValueSizes {
+    /// The size of each class's values.
+    PerClass(Vec<u32>),
+    /// The size of each key's value.
+    PerKey(Vec<u32>),
 }
 
-/// Draws each key's value size once, from its class's size distribution.
-pub fn value_sizes(class_of: &[u8], sizes: &[SizeDistribution], rng: &mut Stream) -> Vec<u32> {
-    class_of
-        .iter()
-        .map(|&c| match sizes[c as usize] {
+impl ValueSizes {
+    /// Sizes of `keys` keys in `classes` from their class's distribution;
+    /// `per_key` keeps one per key even when all are constant (a trace's
+    /// writes set their own).
+    pub fn new(
+        keys: u32,
+        classes: &KeyClasses,
+        sizes: &[SizeDistribution],
+        per_key: bool,
+        rng: &mut Stream,
+    ) -> Self {
+        let constant = |size: &SizeDistribution| match *size {
+            SizeDistribution::Constant(bytes) => Some(bytes.min(u32::MAX as u64) as u32),
+            SizeDistribution::Lognormal { .. } => None,
+        };
+        if let (false, Some(per_class)) = (per_key, sizes.iter().map(constant).collect()) {
+            return ValueSizes::PerClass(per_class);
+        }
+        let draw = |key: u32, rng: &mut Stream| match sizes[classes.of(key) as usize] {
             SizeDistribution::Constant(bytes) => bytes.min(u32::MAX as u64) as u32,
             SizeDistribution::Lognormal { mu, sigma } => {
                 let z: f64 = StandardNormal.sample(rng);
@@ -146,8 +268,29 @@ pub fn value_sizes(class_of: &[u8], sizes: &[SizeDistribution], rng: &mut Stream
                     .round()
                     .clamp(1.0, 512.0 * 1024.0 * 1024.0) as u32
             }
-        })
-        .collect()
+        };
+        ValueSizes::PerKey((0..keys).map(|key| draw(key, rng)).collect())
+    }
+
+    /// The value size of `key`, which is in `class`.
+    #[inline]
+    pub fn of(&self, key: u32, class: u8) -> u32 {
+        match self {
+            ValueSizes::PerClass(sizes) => sizes[class as usize],
+            ValueSizes::PerKey(sizes) => sizes[key as usize],
+        }
+    }
+
+    /// Sets the value size of `key` (a trace's write); per-key sizes only.
+    pub fn set(&mut self, key: u32, bytes: u32) {
+        debug_assert!(
+            matches!(self, ValueSizes::PerKey(_)),
+            "a trace keeps sizes per key"
+        );
+        if let ValueSizes::PerKey(sizes) = self {
+            sizes[key as usize] = bytes;
+        }
+    }
 }
 
 /// Draws an exponential duration with the given mean, rounded to the nanosecond.
@@ -210,13 +353,74 @@ mod tests {
         }
     }
 
+    /// Σ i^-s over lo..=hi, summed exactly (smallest terms first).
+    fn exact_weight(lo: u32, hi: u32, s: f64) -> f64 {
+        (lo..=hi).rev().map(|i| zipf_weight(i, s)).sum()
+    }
+
     #[test]
-    fn classes_get_their_share_interleaved() {
-        let class_of = assign_classes(1000, &[0.5, 0.3, 0.2]);
-        let count = |c| class_of.iter().filter(|&&x| x == c).count();
-        assert_eq!((count(0), count(1), count(2)), (500, 300, 200));
-        // Every class appears among the 10 hottest keys.
-        assert!((0..3).all(|c| class_of[..10].contains(&c)));
+    fn tail_weight_matches_the_exact_sum() {
+        // Euler–Maclaurin against 3 million summed terms; summing loses ~1e-13.
+        for s in [0.0, 0.6, 1.0, 1.4] {
+            let tail = ZipfTail::new(HEAD_RANKS + 1, 4_000_000, s);
+            let exact = exact_weight(HEAD_RANKS + 1, 4_000_000, s);
+            let rel = (tail.weight() - exact).abs() / exact;
+            assert!(rel < 1e-11, "s {s}: {} vs {exact} ({rel:e})", tail.weight());
+        }
+    }
+
+    #[test]
+    fn rejection_inversion_draws_each_rank_with_its_weight() {
+        // Ranks 3..=40 (the first ranks are where the hat is least tight);
+        // 400k draws: each frequency within 4.5 standard errors.
+        for s in [0.0, 0.7, 1.0, 1.5] {
+            let tail = ZipfTail::new(3, 40, s);
+            let total = exact_weight(3, 40, s);
+            let mut rng = stream(11, Component::Keys);
+            let mut counts = [0u32; 41];
+            let n = 400_000;
+            for _ in 0..n {
+                counts[tail.sample(&mut rng) as usize] += 1;
+            }
+            for k in 3..=40u32 {
+                let p = zipf_weight(k, s) / total;
+                let f = counts[k as usize] as f64 / n as f64;
+                let se = (p * (1.0 - p) / n as f64).sqrt();
+                assert!((f - p).abs() < 4.5 * se, "s {s} rank {k}: {f} vs {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn sampler_beyond_the_table_keeps_the_law() {
+        // 3 million keys: the table holds 2^20 ranks, the rest is the tail.
+        // The share of draws in the tail, in the next 2^20 ranks and on the
+        // hottest key each within 4.5 standard errors of the exact law.
+        let (keys, s) = (3_000_000u32, 0.9);
+        let sampler = KeySampler::new(keys, s);
+        assert_eq!(sampler.columns.len() as u32, HEAD_RANKS + 1);
+        let total = exact_weight(1, keys, s);
+        let share = |lo: u32, hi: u32| exact_weight(lo, hi, s) / total;
+        let expected = [
+            share(1, 1),
+            share(HEAD_RANKS + 1, keys),
+            share(HEAD_RANKS + 1, 2 * HEAD_RANKS),
+        ];
+        let mut counts = [0u64; 3];
+        let mut rng = stream(12, Component::Keys);
+        let n = 1_000_000;
+        for _ in 0..n {
+            let key = sampler.sample(&mut rng);
+            assert!(key < keys);
+            counts[0] += (key == 0) as u64;
+            counts[1] += (key >= HEAD_RANKS) as u64;
+            counts[2] += (HEAD_RANKS..2 * HEAD_RANKS).contains(&key) as u64;
+        }
+        for (c, p) in counts.iter().zip(expected) {
+            let f = *c as f64 / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!((f - p).abs() < 4.5 * se, "{f} vs {p}");
+        }
     }
 
     #[test]

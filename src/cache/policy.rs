@@ -181,6 +181,20 @@ impl EvictionPolicy {
         })
     }
 
+    /// Whether the policy draws its candidates from every stored key, so the
+    /// cache keeps a list of them (`allkeys-*` sampled and random).
+    pub fn samples_all_keys(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::Sampled {
+                scope: Scope::AllKeys,
+                ..
+            } | EvictionPolicy::Random {
+                scope: Scope::AllKeys
+            }
+        )
+    }
+
     /// When this policy makes room for a new key: the exact references and
     /// the queue-based policies follow the trace-driven simulators, Redis's
     /// policies Redis.

@@ -5,21 +5,31 @@
 //! slot's generation: an event for a slot that has since been reused (a
 //! timeout firing after the request was answered) is recognised as stale.
 
+use std::num::NonZeroU32;
+
 use crate::strategy::OnHit;
 use crate::time::SimTime;
 
 /// A handle to a request slot at a given generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReqRef {
-    idx: u32,
+    /// The slot's index plus one: never zero, so an `Option<ReqRef>` takes 8 bytes.
+    idx_plus_one: NonZeroU32,
     generation: u32,
 }
 
 impl ReqRef {
+    fn new(idx: u32, generation: u32) -> Self {
+        ReqRef {
+            idx_plus_one: NonZeroU32::new(idx + 1).expect("fewer than 2^32 - 1 slots"),
+            generation,
+        }
+    }
+
     /// The index of its slot in the table (for per-slot side tables).
     #[inline]
     pub fn slot(self) -> usize {
-        self.idx as usize
+        self.idx_plus_one.get() as usize - 1
     }
 }
 
@@ -94,8 +104,8 @@ pub struct Request {
     pub key: u32,
     /// Closed-loop user who sent it; [`NO_USER`] in open loop and for refreshes.
     pub user: u32,
-    /// 0 for the first attempt, 1 for the first retry, ...
-    pub attempt: u32,
+    /// 0 for the first attempt, 1 for the first retry, ... (retries are at most 100)
+    pub attempt: u8,
     /// The application server handling it.
     pub instance: u16,
     /// Where the attempt is (with the reply of the cache command on its way back).
@@ -114,10 +124,11 @@ pub struct Request {
     /// `background`) and its coalescing group (when it leads one); the engine
     /// releases all of them in the one function every ending goes through.
     pub lock_token: u32,
-    /// When it started waiting for another request's value (lock `max_wait`).
-    pub waiting_since: SimTime,
-    /// When its database query started (the recompute time δ of xfetch).
-    pub query_started: SimTime,
+    /// When its current wait began, one wait at a time: for another request's
+    /// value (lock `max_wait`, from the first lock try), then for a database
+    /// connection (the pool wait), then for its query (xfetch's recompute
+    /// time δ, kept until its SET). [`SimTime::NEVER`] before any.
+    pub since: SimTime,
     /// coalesce: the next request waiting on the same load.
     pub next_follower: Option<ReqRef>,
 }
@@ -125,10 +136,12 @@ pub struct Request {
 /// No closed-loop user: an open-loop request or a refresh.
 pub const NO_USER: u32 = u32::MAX;
 
-/// The slab of live request slots.
+/// The slab of live request slots: each slot's request and, beside it, its
+/// generation (kept apart so a slot takes no padding for it).
 #[derive(Debug, Default)]
 pub struct Requests {
-    slots: Vec<(u32, Request)>,
+    slots: Vec<Request>,
+    generations: Vec<u32>,
     free: Vec<u32>,
     live: usize,
 }
@@ -140,19 +153,13 @@ impl Requests {
         self.live += 1;
         match self.free.pop() {
             Some(idx) => {
-                let slot = &mut self.slots[idx as usize];
-                slot.1 = request;
-                ReqRef {
-                    idx,
-                    generation: slot.0,
-                }
+                self.slots[idx as usize] = request;
+                ReqRef::new(idx, self.generations[idx as usize])
             }
             None => {
-                self.slots.push((0, request));
-                ReqRef {
-                    idx: (self.slots.len() - 1) as u32,
-                    generation: 0,
-                }
+                self.slots.push(request);
+                self.generations.push(0);
+                ReqRef::new((self.slots.len() - 1) as u32, 0)
             }
         }
     }
@@ -161,34 +168,47 @@ impl Requests {
     #[inline]
     pub fn get(&self, r: ReqRef) -> &Request {
         debug_assert!(self.is_live(r), "stale request handle");
-        &self.slots[r.idx as usize].1
+        &self.slots[r.slot()]
     }
 
     /// The request behind a live handle, mutably.
     #[inline]
     pub fn get_mut(&mut self, r: ReqRef) -> &mut Request {
         debug_assert!(self.is_live(r), "stale request handle");
-        &mut self.slots[r.idx as usize].1
+        &mut self.slots[r.slot()]
     }
 
     /// Whether `r` still names the request it was created for.
     #[inline]
     pub fn is_live(&self, r: ReqRef) -> bool {
-        self.slots[r.idx as usize].0 == r.generation
+        self.generations[r.slot()] == r.generation
     }
 
     /// Frees the slot; later events holding `r` become stale.
     #[inline]
     pub fn remove(&mut self, r: ReqRef) {
         debug_assert!(self.is_live(r));
-        let slot = &mut self.slots[r.idx as usize];
-        slot.0 = slot.0.wrapping_add(1);
-        self.free.push(r.idx);
+        let generation = &mut self.generations[r.slot()];
+        *generation = generation.wrapping_add(1);
+        self.free.push(r.slot() as u32);
         self.live -= 1;
     }
 
     /// Slots in use.
     pub fn live(&self) -> usize {
         self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_in_flight_is_compact() {
+        // The README's memory per request in flight: the slot, its
+        // generation and its free-list entry.
+        assert_eq!(size_of::<Option<ReqRef>>(), 8);
+        assert!(size_of::<Request>() <= 48, "{} bytes", size_of::<Request>());
     }
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cache::ClassStats;
+use crate::key_class::KeyClasses;
 
 /// Requests of one class, counted by their first cache read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,12 +86,9 @@ pub struct ClassMetrics {
 
 impl ClassMetrics {
     /// Metrics for the classes called `names`, with keys assigned by `class_of`.
-    pub fn new(names: Vec<String>, class_of: &[u8]) -> Self {
+    pub fn new(names: Vec<String>, class_of: &KeyClasses, keys: u32) -> Self {
         let n = names.len();
-        let mut keys = vec![0u64; n];
-        for &c in class_of {
-            keys[c as usize] += 1;
-        }
+        let keys = class_of.counts(keys, n);
         ClassMetrics {
             names,
             keys,
