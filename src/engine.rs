@@ -29,6 +29,7 @@ pub mod replay;
 pub mod requests;
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use crate::cache::lfu::LfuConfig;
 use crate::cache::{CacheConfig, Lookup, Write};
@@ -43,7 +44,7 @@ use crate::scenario::{Arrival, Compression, FaultKind, LocalCache, Prewarm, Scen
 use crate::slots;
 use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strategy};
 use crate::time::{SimDuration, SimTime};
-use crate::trace::{Op, TraceError};
+use crate::trace::{KeyHasher, Op, TraceError};
 use crate::workload::{
     KeyBatch, KeySampler, ValueSizes, exponential, mean_gap_ns, zipf_probabilities,
 };
@@ -397,7 +398,9 @@ struct Engine {
     payload: Vec<Payload>,
     db: Database<ReqRef>,
     requests: Requests,
-    queries_in_flight: Vec<u32>,
+    /// Database queries in flight per key, for the keys that have any (a few
+    /// per connection, not one counter per key).
+    queries_in_flight: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
     /// Lock strategies: the token of the last request that won each key's lock.
     lock_owner: Vec<u32>,
     next_token: u32,
@@ -509,7 +512,7 @@ impl Engine {
                 per_key(sc.strategy.needs().payload)
             ],
             requests: Requests::default(),
-            queries_in_flight: vec![0; keys as usize],
+            queries_in_flight: HashMap::default(),
             lock_owner: vec![0; per_key(sc.strategy.needs().locks.any())],
             next_token: 0,
             refreshing: vec![false; per_key(sc.strategy.needs().locks.any())],
@@ -1228,7 +1231,7 @@ impl Engine {
             GetReply::Hit(OnHit::Recompute) => {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.early_recomputations);
-                if self.queries_in_flight[req.key as usize] > 0 {
+                if self.queries_in_flight.contains_key(&req.key) {
                     // Another request is already recomputing this key: wasted work.
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.wasted_recomputations);
@@ -1413,11 +1416,22 @@ impl Engine {
         self.issue(job, CacheCommand::LockTry);
     }
 
+    /// One query of `key` ended (done or abandoned in the pool's queue).
+    fn query_ended(&mut self, key: u32) {
+        match self.queries_in_flight.get_mut(&key) {
+            Some(1) => {
+                self.queries_in_flight.remove(&key);
+            }
+            Some(n) => *n -= 1,
+            None => debug_assert!(false, "a query of key {key} ended that was never submitted"),
+        }
+    }
+
     /// Sends the query for `r`'s key to the database pool.
     fn submit_query(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         let key = req.key;
-        let in_flight = &mut self.queries_in_flight[key as usize];
+        let in_flight = self.queries_in_flight.entry(key).or_default();
         *in_flight += 1;
         let duplicate = *in_flight > 1;
         self.metrics.bump_at(self.now, |c| &mut c.db_queries);
@@ -1451,7 +1465,7 @@ impl Engine {
     fn on_query_done(&mut self) {
         let r = self.db.finish(self.now);
         let key = self.requests.get(r).key;
-        self.queries_in_flight[key as usize] -= 1;
+        self.query_ended(key);
         self.admit_waiter();
         self.observe_db();
         match self.compression {
@@ -1625,7 +1639,7 @@ impl Engine {
         }
         self.db.abandon_waiting();
         let req = *self.requests.get(r);
-        self.queries_in_flight[req.key as usize] -= 1;
+        self.query_ended(req.key);
         self.metrics.bump(req.counted, |c| &mut c.pool_timeouts);
         self.observe_db();
         // The query never ran: the attempt fails, as the app's error path does.

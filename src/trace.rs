@@ -316,11 +316,12 @@ impl Replay {
     }
 }
 
-/// The hash of a trace key in the id map: one multiply and a fold. Keys are
-/// ids or FNV-1a hashes already, so SipHash's protection buys nothing here
-/// and costs a quarter of a replay's time.
+/// The hash of a trace key in the id map (and of a key id in the engine's
+/// sparse per-key maps): one multiply and a fold. Keys are ids or FNV-1a
+/// hashes already, so SipHash's protection buys nothing here and costs a
+/// quarter of a replay's time.
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
