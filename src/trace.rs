@@ -326,8 +326,12 @@ pub(crate) struct KeyHasher(u64);
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.write_u64(self.0 ^ b as u64);
+            self.write_u64(b as u64);
         }
+    }
+
+    fn write_u32(&mut self, key: u32) {
+        self.write_u64(key as u64);
     }
 
     fn write_u64(&mut self, key: u64) {
@@ -495,6 +499,24 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_hasher_spreads_small_ids_and_byte_strings() {
+        // A map's bucket is the hash's low bits: 4,096 consecutive ids (as u32,
+        // u64 and bytes) must land in nearly as many distinct 12-bit buckets
+        // as random hashes would (about 2,590 of 4,096; one bucket for all is the bug).
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<KeyHasher>::default();
+        let buckets = |hash: &dyn Fn(u32) -> u64| {
+            let mut seen: Vec<u64> = (0..4096u32).map(|k| hash(k) & 4095).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.len()
+        };
+        assert!(buckets(&|k| build.hash_one(k)) > 2400);
+        assert!(buckets(&|k| build.hash_one(k as u64)) > 2400);
+        assert!(buckets(&|k| build.hash_one(k.to_string())) > 2400);
+    }
 
     struct Fixed(std::vec::IntoIter<Record>);
 
