@@ -410,6 +410,9 @@ struct Engine {
     lease_issued: Vec<SimTime>,
     /// coalesce: the request loading each (instance, key), with its followers.
     loading: HashMap<(u16, u32), ReqRef>,
+    /// coalesce, per request slot: the next request waiting on the same load
+    /// (a leader's slot starts its group's list). Empty for other strategies.
+    followers: Vec<Option<ReqRef>>,
     /// Replies of cache commands.
     cache_replies: ReplyQueue<ReqRef>,
     /// Client timeouts, when the clients have one: armed while the client waits.
@@ -518,6 +521,7 @@ impl Engine {
             refreshing: vec![false; per_key(sc.strategy.needs().locks.any())],
             lease_issued: vec![SimTime::NEVER; per_key(sc.strategy.needs().lease_tokens.is_some())],
             loading: HashMap::new(),
+            followers: Vec::new(),
             cache_replies: ReplyQueue::Timed(TimerHeap::default()),
             timeouts: sc.clients.timeout.map(Deadlines::new),
             pool_timeouts: sc.database.pool_timeout.map(Deadlines::new),
@@ -1008,7 +1012,6 @@ impl Engine {
             background: false,
             lock_token: 0,
             since: SimTime::NEVER,
-            next_follower: None,
         });
         self.start_attempt(r);
     }
@@ -1270,14 +1273,14 @@ impl Engine {
                     // Join the load already under way in this app instance.
                     self.metrics
                         .bump_at(self.now, |c| &mut c.strategy.coalesced);
-                    let others = self.requests.get(leader).next_follower;
-                    let follower = self.requests.get_mut(r);
-                    follower.phase = Phase::Follow;
-                    follower.next_follower = others;
-                    self.requests.get_mut(leader).next_follower = Some(r);
+                    self.requests.get_mut(r).phase = Phase::Follow;
+                    let others = self.next_follower(leader);
+                    self.set_next_follower(r, others);
+                    self.set_next_follower(leader, Some(r));
                 }
                 None => {
                     self.loading.insert((req.instance, req.key), r);
+                    self.set_next_follower(r, None);
                     self.submit_query(r);
                 }
             },
@@ -1410,7 +1413,6 @@ impl Engine {
             background: true,
             lock_token: 0,
             since: self.now,
-            next_follower: None,
             ..req
         });
         self.issue(job, CacheCommand::LockTry);
@@ -1425,6 +1427,18 @@ impl Engine {
             Some(n) => *n -= 1,
             None => debug_assert!(false, "a query of key {key} ended that was never submitted"),
         }
+    }
+
+    /// coalesce: the request after `r` in its load's group of followers.
+    fn next_follower(&self, r: ReqRef) -> Option<ReqRef> {
+        self.followers.get(r.slot()).copied().flatten()
+    }
+
+    fn set_next_follower(&mut self, r: ReqRef, next: Option<ReqRef>) {
+        if self.followers.len() <= r.slot() {
+            self.followers.resize(r.slot() + 1, None);
+        }
+        self.followers[r.slot()] = next;
     }
 
     /// Sends the query for `r`'s key to the database pool.
@@ -1590,9 +1604,9 @@ impl Engine {
         }
         if self.loading.get(&(req.instance, req.key)) == Some(&r) {
             self.loading.remove(&(req.instance, req.key));
-            let mut next = req.next_follower;
+            let mut next = self.next_follower(r);
             while let Some(f) = next {
-                next = self.requests.get(f).next_follower;
+                next = self.next_follower(f);
                 self.end(f, ending);
             }
         }
@@ -1668,7 +1682,6 @@ impl Engine {
                 first_read_pending: false,
                 lock_token: 0,
                 since: SimTime::NEVER,
-                next_follower: None,
                 ..req
             });
             self.retry_waits.push(self.now, &mut self.seq, retry);

@@ -129,8 +129,6 @@ pub struct Request {
     /// connection (the pool wait), then for its query (xfetch's recompute
     /// time δ, kept until its SET). [`SimTime::NEVER`] before any.
     pub since: SimTime,
-    /// coalesce: the next request waiting on the same load.
-    pub next_follower: Option<ReqRef>,
 }
 
 /// No closed-loop user: an open-loop request or a refresh.
@@ -209,6 +207,6 @@ mod tests {
         // The README's memory per request in flight: the slot, its
         // generation and its free-list entry.
         assert_eq!(size_of::<Option<ReqRef>>(), 8);
-        assert!(size_of::<Request>() <= 48, "{} bytes", size_of::<Request>());
+        assert_eq!(size_of::<Request>(), 40);
     }
 }
