@@ -25,6 +25,13 @@ fn key_draws(c: &mut Criterion) {
     c.bench_function("zipf key draw (alias table, 100k keys)", |b| {
         b.iter(|| black_box(sampler.sample(&mut rng)))
     });
+    // 100 million keys: the hottest 2^20 from the table (about 75 % of the
+    // draws at Zipf 1.0), the rest by rejection-inversion.
+    let large = KeySampler::new(100_000_000, 1.0);
+    c.bench_function(
+        "zipf key draw (table + rejection-inversion, 100M keys)",
+        |b| b.iter(|| black_box(large.sample(&mut rng))),
+    );
     c.bench_function("hash slot of key:12345", |b| {
         b.iter(|| black_box(stampede::slots::slot(black_box(b"key:12345"))))
     });
