@@ -4,10 +4,10 @@
 //! key (24 bytes each): no hashing, no allocation per command. Dense lists
 //! give O(1) uniform sampling: of the keys with a TTL for active expiry and
 //! the `volatile-*` policies, and of every stored key, kept only when an
-//! `allkeys-*` sampled policy draws from it. The cache owns lookup, expiry, byte accounting and class
-//! statistics; an eviction policy ([`policy`], one file per policy under
-//! `cache/policy/`) only tracks accesses and picks a victim, through one
-//! exhaustive enum. The typed [`Lookup`] makes the
+//! `allkeys-*` sampled policy draws from it. The cache owns lookup, expiry,
+//! byte accounting and class statistics; an eviction policy ([`policy`], one
+//! file per policy under `cache/policy/`) only tracks accesses and picks a
+//! victim, through one exhaustive enum. The typed [`Lookup`] makes the
 //! "found but expired" case impossible to mistake for a hit.
 //!
 //! Faithful to Redis 7 (`server.c`, `evict.c`, `expire.c`, `db.c`):
@@ -349,18 +349,9 @@ impl Cache {
 
     /// `FLUSHALL`: deletes every key.
     pub fn flush(&mut self) {
-        match &self.stored {
-            Some(_) => {
-                while let Some(&key) = self.stored.as_ref().and_then(|s| s.last()) {
-                    self.remove(key, Removal::Deleted);
-                }
-            }
-            None => {
-                for key in 0..self.entries.len() as u32 {
-                    if self.contains(key) {
-                        self.remove(key, Removal::Deleted);
-                    }
-                }
+        for key in 0..self.entries.len() as u32 {
+            if self.contains(key) {
+                self.remove(key, Removal::Deleted);
             }
         }
         self.evictor.on_flush();

@@ -1461,18 +1461,18 @@ impl Engine {
         let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
-                self.requests.get_mut(r).since = self.now;
                 Phase::DbRunning
             }
             Admission::Queued => {
-                self.requests.get_mut(r).since = self.now;
                 if let Some(timers) = &mut self.pool_timeouts {
                     timers.arm(self.now, &mut self.seq, r.slot(), r);
                 }
                 Phase::DbQueued
             }
         };
-        self.requests.get_mut(r).phase = phase;
+        let req = self.requests.get_mut(r);
+        req.phase = phase;
+        req.since = self.now; // its wait for a connection, or its query, starts now
         self.observe_db();
     }
 
