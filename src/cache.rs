@@ -202,6 +202,16 @@ impl Cache {
         }
     }
 
+    /// Starts loading `key`'s entry into the processor's cache: the engine
+    /// knows the next requests' keys ahead, so the entry's memory latency
+    /// overlaps other events instead of stalling that request's GET.
+    #[inline(always)]
+    pub fn prefetch(&self, key: u32) {
+        if let Some(entry) = self.entries.get(key as usize) {
+            prefetch_line(entry);
+        }
+    }
+
     /// GET `key` at server time `now`: evicts if over the limit, expires lazily.
     #[inline]
     pub fn get(&mut self, key: u32, now: SimTime) -> Lookup {
@@ -584,6 +594,20 @@ impl<'a> KeyTable<'a> {
     pub(crate) fn expire_at(&self, key: u32) -> SimTime {
         self.entries[key as usize].expire_at
     }
+}
+
+/// A hint to load the cache line holding `item` (a no-op off x86-64).
+#[inline(always)]
+fn prefetch_line<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and changes no
+    // memory, whatever the address (here that of a live reference).
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 #[cfg(test)]

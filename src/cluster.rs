@@ -220,6 +220,13 @@ impl Cluster {
         }
     }
 
+    /// Starts loading data key `id`'s cache entry (see [`Cache::prefetch`]).
+    #[inline(always)]
+    pub fn prefetch(&self, id: u32) {
+        let (node, local) = self.locate(id);
+        self.nodes[node].cache.prefetch(local);
+    }
+
     /// A command for key id `id` sent at `now`: when its node executes it;
     /// `None` when the node is down (the command fails fast).
     #[inline(always)]

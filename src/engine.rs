@@ -304,6 +304,10 @@ enum Ending {
     Fail,
 }
 
+/// How many requests ahead a new request prefetches its key's cache entry:
+/// far enough for the load to finish before that request's GET.
+const PREFETCH_AHEAD: usize = 4;
+
 /// The sentinel key of an empty source.
 const NO_EVENT: EventKey = (SimTime::NEVER, u64::MAX);
 
@@ -385,6 +389,11 @@ struct Engine {
     seq: Sequence,
     next_arrival: EventKey,
     next_cron: EventKey,
+    /// No timer, retry, sleep, renewal, think time, CPU step, cron or fault
+    /// edge is due before this: most events are arrivals, cache replies and
+    /// query completions, and these rare sources are scanned only when this
+    /// bound could be the earliest event. Lowered to now by any push to them.
+    rare_bound: EventKey,
     next_instance: u16,
     rate_multiplier: f64,
     faults: Vec<(SimTime, FaultEdge)>,
@@ -488,6 +497,7 @@ impl Engine {
             seq: Sequence::default(),
             next_arrival: NO_EVENT,
             next_cron: NO_EVENT,
+            rare_bound: (SimTime::ZERO, 0),
             next_instance: 0,
             rate_multiplier: 1.0,
             faults: fault_edges(sc),
@@ -760,8 +770,31 @@ impl Engine {
 
     /// The earliest pending event and where it is.
     #[inline]
-    fn earliest(&self) -> (EventKey, Source) {
+    fn earliest(&mut self) -> (EventKey, Source) {
         let mut best = (self.next_arrival, Source::Arrival);
+        if let Some(key) = self.cache_replies.peek_key()
+            && key < best.0
+        {
+            best = (key, Source::CacheReply);
+        }
+        if let Some(key) = self.db.next_completion()
+            && key < best.0
+        {
+            best = (key, Source::DbDone);
+        }
+        if self.rare_bound < best.0 {
+            let rare = self.earliest_rare();
+            self.rare_bound = rare.0;
+            if rare.0 < best.0 {
+                best = rare;
+            }
+        }
+        best
+    }
+
+    /// The earliest pending event of the rare sources (see `rare_bound`).
+    fn earliest_rare(&self) -> (EventKey, Source) {
+        let mut best = (NO_EVENT, Source::Cron);
         let mut consider = |key: Option<EventKey>, source: Source| {
             if let Some(key) = key
                 && key < best.0
@@ -769,8 +802,6 @@ impl Engine {
                 best = (key, source);
             }
         };
-        consider(self.cache_replies.peek_key(), Source::CacheReply);
-        consider(self.db.next_completion(), Source::DbDone);
         consider(
             self.timeouts.as_ref().and_then(Deadlines::peek_key),
             Source::Timeout,
@@ -792,6 +823,13 @@ impl Engine {
         let fault = self.faults.get(self.next_fault).map(|&(t, _)| (t, 0));
         consider(fault, Source::Fault);
         best
+    }
+
+    /// A rare source got an event (due now or later): the next
+    /// [`Engine::earliest`] scans them again.
+    #[inline(always)]
+    fn rare_pushed(&mut self) {
+        self.rare_bound = self.rare_bound.min((self.now, 0));
     }
 
     /// Moves the clock to `t`, closing time-series rows and warmup on the way.
@@ -849,6 +887,7 @@ impl Engine {
         } else {
             NO_EVENT
         };
+        self.rare_pushed();
     }
 
     /// Applies the next fault edge.
@@ -910,6 +949,7 @@ impl Engine {
         let at = self.now + exponential(&mut self.arrivals_rng, think.0 as f64);
         if at < self.arrivals_end {
             self.thinking.push(at, &mut self.seq, user);
+            self.rare_pushed();
         }
     }
 
@@ -971,6 +1011,9 @@ impl Engine {
     /// A client sends a request for a Zipf-drawn key to the next app instance.
     fn new_request(&mut self, user: u32) {
         let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
+        if let Some(ahead) = self.key_batch.peek(PREFETCH_AHEAD) {
+            self.cluster.prefetch(self.key_of_rank(ahead));
+        }
         let key = self.key_of_rank(rank);
         self.start_request(key, user);
     }
@@ -1042,6 +1085,7 @@ impl Engine {
     fn start_attempt(&mut self, r: ReqRef) {
         if let Some(timers) = &mut self.timeouts {
             timers.arm(self.now, &mut self.seq, r.slot(), r);
+            self.rare_pushed();
         }
         self.issue(r, CacheCommand::Get);
     }
@@ -1057,6 +1101,7 @@ impl Engine {
         self.requests.get_mut(r).phase = Phase::Cpu;
         self.cpu
             .push(done, &mut self.seq, (r, CpuStep::Send(command)));
+        self.rare_pushed();
     }
 
     /// Sends `command` for `r` now.
@@ -1164,6 +1209,7 @@ impl Engine {
         let done = self.app_cpu.run(req.instance, self.now, busy);
         self.requests.get_mut(r).phase = Phase::Cpu;
         self.cpu.push(done, &mut self.seq, (r, step));
+        self.rare_pushed();
     }
 
     /// memcache-lease: a miss gets a token if none was issued for the key within the interval.
@@ -1329,6 +1375,7 @@ impl Engine {
                     .bump_at(self.now, |c| &mut c.strategy.lock_acquisitions);
                 if let Some(lane) = &mut self.renewals {
                     lane.push(self.now, &mut self.seq, (r, req.lock_token));
+                    self.rare_pushed();
                 }
                 self.submit_query(r);
             }
@@ -1385,6 +1432,7 @@ impl Engine {
         }
         if let Some(lane) = &mut self.renewals {
             lane.push(self.now, &mut self.seq, (r, token));
+            self.rare_pushed();
         }
     }
 
@@ -1395,6 +1443,7 @@ impl Engine {
             .as_mut()
             .expect("only strategies that sleep before reading again send requests to sleep")
             .push(self.now, &mut self.seq, r);
+        self.rare_pushed();
     }
 
     /// Starts one background refresh of `req`'s key unless one is under way.
@@ -1466,6 +1515,7 @@ impl Engine {
             Admission::Queued => {
                 if let Some(timers) = &mut self.pool_timeouts {
                     timers.arm(self.now, &mut self.seq, r.slot(), r);
+                    self.rare_pushed();
                 }
                 Phase::DbQueued
             }
@@ -1685,6 +1735,7 @@ impl Engine {
                 ..req
             });
             self.retry_waits.push(self.now, &mut self.seq, retry);
+            self.rare_pushed();
         } else {
             self.metrics.bump(req.counted, |c| &mut c.errors);
             self.metrics

@@ -215,6 +215,13 @@ impl KeyBatch {
         self.next += 1;
         self.keys[self.next - 1]
     }
+
+    /// The key `ahead` draws after the one [`KeyBatch::next`] gave last, if
+    /// this batch holds it (a look ahead that draws nothing).
+    #[inline]
+    pub fn peek(&self, ahead: usize) -> Option<u32> {
+        self.keys.get(self.next + ahead - 1).copied()
+    }
 }
 
 /// A probability in [0, 1] as a 32-bit threshold (u32::MAX means "always").
