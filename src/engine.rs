@@ -524,7 +524,10 @@ impl Engine {
                 };
                 per_key(sc.strategy.needs().payload)
             ],
-            requests: Requests::default(),
+            requests: Requests::new(
+                matches!(sc.clients.arrival, Arrival::Closed { .. }),
+                sc.strategy.needs().locks.any(),
+            ),
             queries_in_flight: HashMap::default(),
             lock_owner: vec![0; per_key(sc.strategy.needs().locks.any())],
             next_token: 0,
@@ -1042,20 +1045,9 @@ impl Engine {
             self.serve_locally(key, counted, user);
             return;
         }
-        let r = self.requests.insert(Request {
-            arrived_at: self.now,
-            key,
-            user,
-            attempt: 0,
-            instance,
-            phase: Phase::RetryWait,
-            counted,
-            first_read_pending: true,
-            client_waiting: true,
-            background: false,
-            lock_token: 0,
-            since: SimTime::NEVER,
-        });
+        let r = self
+            .requests
+            .insert(Request::client(self.now, key, instance, counted), user);
         self.start_attempt(r);
     }
 
@@ -1252,18 +1244,18 @@ impl Engine {
 
     fn on_get_reply(&mut self, r: ReqRef, req: Request, reply: GetReply) {
         let hit = matches!(reply, GetReply::Hit(_));
-        if req.first_read_pending {
-            self.requests.get_mut(r).first_read_pending = false;
+        if req.first_read_pending() {
+            self.requests.get_mut(r).first_read_done();
             let class = self.class_of.of(req.key);
             let (field, class_field): (CounterField, ClassField) = if hit {
                 (|c| &mut c.hits, |c| &mut c.hits)
             } else {
                 (|c| &mut c.misses, |c| &mut c.misses)
             };
-            self.metrics.bump(req.counted, field);
+            self.metrics.bump(req.counted(), field);
             let bytes = self.value_bytes(req.key);
-            self.metrics.add_bytes(req.counted, hit, bytes);
-            self.class_metrics.bump(class, req.counted, class_field);
+            self.metrics.add_bytes(req.counted(), hit, bytes);
+            self.class_metrics.bump(class, req.counted(), class_field);
         }
         match reply {
             GetReply::Hit(OnHit::Serve) => self.serve_hit(r),
@@ -1273,7 +1265,7 @@ impl Engine {
             }
             GetReply::Hit(OnHit::ServeStaleAndRefresh) => {
                 self.metrics
-                    .bump(req.counted, |c| &mut c.strategy.stale_served);
+                    .bump(req.counted(), |c| &mut c.strategy.stale_served);
                 self.serve_hit(r);
                 self.start_refresh(req);
             }
@@ -1332,7 +1324,7 @@ impl Engine {
             },
             OnMiss::ServeStale => {
                 self.metrics
-                    .bump(req.counted, |c| &mut c.strategy.stale_served);
+                    .bump(req.counted(), |c| &mut c.strategy.stale_served);
                 self.end(r, Ending::Answer);
             }
             OnMiss::Wait => {
@@ -1362,7 +1354,7 @@ impl Engine {
         if reply == LockReply::Won {
             self.next_token = self.next_token.wrapping_add(1).max(1);
             self.lock_owner[key as usize] = self.next_token;
-            self.requests.get_mut(r).lock_token = self.next_token;
+            self.requests.set_lock_token(r, self.next_token);
         }
         self.requests.get_mut(r).phase = Phase::LockTry(reply);
         self.send_to_cache(r, back);
@@ -1374,12 +1366,12 @@ impl Engine {
                 self.metrics
                     .bump_at(self.now, |c| &mut c.strategy.lock_acquisitions);
                 if let Some(lane) = &mut self.renewals {
-                    lane.push(self.now, &mut self.seq, (r, req.lock_token));
+                    lane.push(self.now, &mut self.seq, (r, self.requests.lock_token(r)));
                     self.rare_pushed();
                 }
                 self.submit_query(r);
             }
-            LockReply::Lost if req.background => self.end(r, Ending::Fail), // someone else refreshes
+            LockReply::Lost if req.background() => self.end(r, Ending::Fail), // someone else refreshes
             LockReply::Lost => {
                 let Locks::ForMisses(lock) = self.needs.locks else {
                     unreachable!("only requests of strategies that lock misses wait on locks")
@@ -1398,7 +1390,7 @@ impl Engine {
                 }
             }
             // No lock to be had: a refresh gives up, a request computes without one.
-            LockReply::Failed | LockReply::OutOfMemory if req.background => {
+            LockReply::Failed | LockReply::OutOfMemory if req.background() => {
                 self.end(r, Ending::Fail)
             }
             LockReply::Failed => {
@@ -1418,7 +1410,7 @@ impl Engine {
             return;
         }
         let req = *self.requests.get(r);
-        if req.lock_token != token
+        if self.requests.lock_token(r) != token
             || !matches!(req.phase, Phase::DbQueued | Phase::DbRunning | Phase::Cpu)
         {
             return;
@@ -1452,18 +1444,9 @@ impl Engine {
             return;
         }
         self.refreshing[req.key as usize] = true;
-        let job = self.requests.insert(Request {
-            arrived_at: self.now,
-            user: NO_USER,
-            attempt: 0,
-            counted: false,
-            first_read_pending: false,
-            client_waiting: false,
-            background: true,
-            lock_token: 0,
-            since: self.now,
-            ..req
-        });
+        let job = self
+            .requests
+            .insert(Request::refresh(self.now, req.key, req.instance), NO_USER);
         self.issue(job, CacheCommand::LockTry);
     }
 
@@ -1501,7 +1484,7 @@ impl Engine {
         if duplicate {
             self.metrics.bump_at(self.now, |c| &mut c.duplicate_queries);
         }
-        if req.background {
+        if req.background() {
             self.metrics
                 .bump_at(self.now, |c| &mut c.strategy.refreshes);
         }
@@ -1616,10 +1599,10 @@ impl Engine {
         self.end(r, Ending::Answer);
     }
 
-    /// Releases the lock if `req` still owns it (the compare-and-delete script).
-    fn release_lock(&mut self, req: Request) {
-        let lock_key = self.keys_total + req.key;
-        if self.lock_owner[req.key as usize] == req.lock_token
+    /// Releases the lock on `key` if `token` still owns it (the compare-and-delete script).
+    fn release_lock(&mut self, key: u32, token: u32) {
+        let lock_key = self.keys_total + key;
+        if self.lock_owner[key as usize] == token
             && let Some(cmd) = self.command(lock_key)
         {
             self.cluster.delete(cmd);
@@ -1646,10 +1629,11 @@ impl Engine {
     /// most one per key per `lease_interval`, whatever became of the last.)
     fn end(&mut self, r: ReqRef, ending: Ending) {
         let req = *self.requests.get(r);
-        if req.lock_token != 0 {
-            self.release_lock(req);
+        let token = self.requests.lock_token(r);
+        if token != 0 {
+            self.release_lock(req.key, token);
         }
-        if req.background {
+        if req.background() {
             self.refreshing[req.key as usize] = false;
         }
         if self.loading.get(&(req.instance, req.key)) == Some(&r) {
@@ -1667,13 +1651,13 @@ impl Engine {
             let slot = req.instance as usize * local.keys as usize + req.key as usize;
             self.local_until[slot] = self.now + local.ttl;
         }
-        if req.client_waiting {
+        if req.client_waiting() {
             match ending {
                 Ending::Answer => {
-                    self.metrics.bump(req.counted, |c| &mut c.served);
+                    self.metrics.bump(req.counted(), |c| &mut c.served);
                     self.metrics
-                        .record_latency(req.counted, self.now.since(req.arrived_at));
-                    self.client_done(req.user);
+                        .record_latency(req.counted(), self.now.since(req.arrived_at));
+                    self.client_done(self.requests.user(r));
                 }
                 Ending::Fail => self.give_up(r),
             }
@@ -1689,10 +1673,10 @@ impl Engine {
     }
 
     fn on_timeout(&mut self, r: ReqRef) {
-        if !self.requests.is_live(r) || !self.requests.get(r).client_waiting {
+        if !self.requests.is_live(r) || !self.requests.get(r).client_waiting() {
             return;
         }
-        let counted = self.requests.get(r).counted;
+        let counted = self.requests.get(r).counted();
         self.metrics.bump(counted, |c| &mut c.timeouts);
         self.give_up(r);
     }
@@ -1704,7 +1688,7 @@ impl Engine {
         self.db.abandon_waiting();
         let req = *self.requests.get(r);
         self.query_ended(req.key);
-        self.metrics.bump(req.counted, |c| &mut c.pool_timeouts);
+        self.metrics.bump(req.counted(), |c| &mut c.pool_timeouts);
         self.observe_db();
         // The query never ran: the attempt fails, as the app's error path does.
         self.end(r, Ending::Fail);
@@ -1719,28 +1703,21 @@ impl Engine {
             timers.disarm(r.slot());
         }
         let req = self.requests.get_mut(r);
-        req.client_waiting = false;
+        req.client_gone();
         let req = *req;
+        let user = self.requests.user(r);
         if u32::from(req.attempt) < self.retries {
-            self.metrics.bump(req.counted, |c| &mut c.retries);
+            self.metrics.bump(req.counted(), |c| &mut c.retries);
             // The request's first cache read belongs to its first attempt,
             // whose GET is answered even after the client gave up on it.
-            let retry = self.requests.insert(Request {
-                attempt: req.attempt + 1,
-                phase: Phase::RetryWait,
-                client_waiting: true,
-                first_read_pending: false,
-                lock_token: 0,
-                since: SimTime::NEVER,
-                ..req
-            });
+            let retry = self.requests.insert(req.retry(), user);
             self.retry_waits.push(self.now, &mut self.seq, retry);
             self.rare_pushed();
         } else {
-            self.metrics.bump(req.counted, |c| &mut c.errors);
+            self.metrics.bump(req.counted(), |c| &mut c.errors);
             self.metrics
-                .record_latency(req.counted, self.now.since(req.arrived_at));
-            self.client_done(req.user);
+                .record_latency(req.counted(), self.now.since(req.arrived_at));
+            self.client_done(user);
         }
     }
 

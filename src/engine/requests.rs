@@ -96,103 +96,237 @@ pub enum SetReply {
 }
 
 /// One attempt of a client request, or a background refresh (a retry is a new slot).
+///
+/// 32 bytes with its slot's generation. What only some runs need lives in
+/// columns of [`Requests`] beside the slots: the closed-loop user, the lock token.
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
     /// When the client first sent the request (latency is measured from here).
     pub arrived_at: SimTime,
-    /// The key asked for.
-    pub key: u32,
-    /// Closed-loop user who sent it; [`NO_USER`] in open loop and for refreshes.
-    pub user: u32,
-    /// 0 for the first attempt, 1 for the first retry, ... (retries are at most 100)
-    pub attempt: u8,
-    /// The application server handling it.
-    pub instance: u16,
-    /// Where the attempt is (with the reply of the cache command on its way back).
-    pub phase: Phase,
-    /// Counted in the summary (arrived after warmup).
-    pub counted: bool,
-    /// The first cache read has not been classified as hit or miss yet.
-    pub first_read_pending: bool,
-    /// The client still waits for this attempt (false after its timeout or answer).
-    pub client_waiting: bool,
-    /// A background refresh: no client waits for it.
-    pub background: bool,
-    /// The lock token it holds (lock strategies); 0 when it holds none.
-    ///
-    /// A request's holds are this token, the refresh flag of its key (when
-    /// `background`) and its coalescing group (when it leads one); the engine
-    /// releases all of them in the one function every ending goes through.
-    pub lock_token: u32,
     /// When its current wait began, one wait at a time: for another request's
     /// value (lock `max_wait`, from the first lock try), then for a database
     /// connection (the pool wait), then for its query (xfetch's recompute
     /// time δ, kept until its SET). [`SimTime::NEVER`] before any.
     pub since: SimTime,
+    /// The key asked for.
+    pub key: u32,
+    /// The generation of its slot (set by [`Requests::insert`]).
+    generation: u32,
+    /// The application server handling it.
+    pub instance: u16,
+    /// 0 for the first attempt, 1 for the first retry, ... (retries are at most 100)
+    pub attempt: u8,
+    /// [`COUNTED`], [`FIRST_READ_PENDING`], [`CLIENT_WAITING`], [`BACKGROUND`].
+    flags: u8,
+    /// Where the attempt is (with the reply of the cache command on its way back).
+    pub phase: Phase,
+}
+
+/// Counted in the summary (arrived after warmup).
+const COUNTED: u8 = 1;
+/// The first cache read has not been classified as hit or miss yet.
+const FIRST_READ_PENDING: u8 = 2;
+/// The client still waits for this attempt (cleared after its timeout or answer).
+const CLIENT_WAITING: u8 = 4;
+/// A background refresh: no client waits for it.
+const BACKGROUND: u8 = 8;
+
+impl Request {
+    /// A client's request for `key`, arrived now at `instance`: its first
+    /// attempt, whose first cache read is still to be classified.
+    pub fn client(arrived_at: SimTime, key: u32, instance: u16, counted: bool) -> Self {
+        let counted = if counted { COUNTED } else { 0 };
+        Request {
+            flags: counted | FIRST_READ_PENDING | CLIENT_WAITING,
+            ..Request::blank(arrived_at, key, instance)
+        }
+    }
+
+    /// A background refresh of `key` started now by `instance`: no client
+    /// waits for it and it is not counted; it waits from now.
+    pub fn refresh(now: SimTime, key: u32, instance: u16) -> Self {
+        Request {
+            flags: BACKGROUND,
+            since: now,
+            ..Request::blank(now, key, instance)
+        }
+    }
+
+    /// The next attempt of this request, after the client gave up on this one.
+    pub fn retry(&self) -> Self {
+        Request {
+            attempt: self.attempt + 1,
+            flags: (self.flags | CLIENT_WAITING) & !FIRST_READ_PENDING,
+            ..Request::blank(self.arrived_at, self.key, self.instance)
+        }
+    }
+
+    fn blank(arrived_at: SimTime, key: u32, instance: u16) -> Self {
+        Request {
+            arrived_at,
+            since: SimTime::NEVER,
+            key,
+            generation: 0,
+            instance,
+            attempt: 0,
+            flags: 0,
+            phase: Phase::RetryWait,
+        }
+    }
+
+    /// Counted in the summary (arrived after warmup).
+    #[inline]
+    pub fn counted(&self) -> bool {
+        self.flags & COUNTED != 0
+    }
+
+    /// The first cache read has not been classified as hit or miss yet.
+    #[inline]
+    pub fn first_read_pending(&self) -> bool {
+        self.flags & FIRST_READ_PENDING != 0
+    }
+
+    /// The client still waits for this attempt.
+    #[inline]
+    pub fn client_waiting(&self) -> bool {
+        self.flags & CLIENT_WAITING != 0
+    }
+
+    /// A background refresh: no client waits for it.
+    #[inline]
+    pub fn background(&self) -> bool {
+        self.flags & BACKGROUND != 0
+    }
+
+    /// Its first cache read has been classified.
+    #[inline]
+    pub fn first_read_done(&mut self) {
+        self.flags &= !FIRST_READ_PENDING;
+    }
+
+    /// The client no longer waits for this attempt.
+    #[inline]
+    pub fn client_gone(&mut self) {
+        self.flags &= !CLIENT_WAITING;
+    }
 }
 
 /// No closed-loop user: an open-loop request or a refresh.
 pub const NO_USER: u32 = u32::MAX;
 
-/// The slab of live request slots: each slot's request and, beside it, its
-/// generation (kept apart so a slot takes no padding for it).
+/// The slab of live request slots, with a free list, and the columns beside
+/// them that only some runs keep.
+///
+/// A request's holds are its lock token, the refresh flag of its key (when
+/// it is a background refresh) and its coalescing group (when it leads one);
+/// the engine releases all of them in the one function every ending goes through.
 #[derive(Debug, Default)]
 pub struct Requests {
     slots: Vec<Request>,
-    generations: Vec<u32>,
     free: Vec<u32>,
     live: usize,
+    /// Closed loop: the user who sent each slot's request ([`NO_USER`] for refreshes).
+    users: Option<Vec<u32>>,
+    /// Lock strategies: the lock token each slot's request holds (0: none).
+    lock_tokens: Option<Vec<u32>>,
 }
 
 impl Requests {
-    /// Stores `request` in a free slot and returns its handle.
-    #[inline]
-    pub fn insert(&mut self, request: Request) -> ReqRef {
-        self.live += 1;
-        match self.free.pop() {
-            Some(idx) => {
-                self.slots[idx as usize] = request;
-                ReqRef::new(idx, self.generations[idx as usize])
-            }
-            None => {
-                self.slots.push(request);
-                self.generations.push(0);
-                ReqRef::new((self.slots.len() - 1) as u32, 0)
-            }
+    /// An empty table; `users` and `lock_tokens` say which columns it keeps.
+    pub fn new(users: bool, lock_tokens: bool) -> Self {
+        Requests {
+            users: users.then(Vec::new),
+            lock_tokens: lock_tokens.then(Vec::new),
+            ..Requests::default()
         }
     }
 
-    /// The request behind a live handle.
+    /// Stores `request`, sent by `user`, in a free slot (holding no lock
+    /// token) and returns its handle.
+    #[inline]
+    pub fn insert(&mut self, mut request: Request, user: u32) -> ReqRef {
+        self.live += 1;
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                request.generation = self.slots[idx as usize].generation;
+                self.slots[idx as usize] = request;
+                idx
+            }
+            None => {
+                self.slots.push(request);
+                for column in [&mut self.users, &mut self.lock_tokens]
+                    .into_iter()
+                    .flatten()
+                {
+                    column.push(0);
+                }
+                (self.slots.len() - 1) as u32
+            }
+        };
+        match &mut self.users {
+            Some(users) => users[idx as usize] = user,
+            None => debug_assert_eq!(user, NO_USER, "an open-loop table keeps no users"),
+        }
+        if let Some(tokens) = &mut self.lock_tokens {
+            tokens[idx as usize] = 0;
+        }
+        ReqRef::new(idx, request.generation)
+    }
+
+    /// The request of a live handle.
     #[inline]
     pub fn get(&self, r: ReqRef) -> &Request {
         debug_assert!(self.is_live(r), "stale request handle");
         &self.slots[r.slot()]
     }
 
-    /// The request behind a live handle, mutably.
+    /// The request of a live handle, to change it.
     #[inline]
     pub fn get_mut(&mut self, r: ReqRef) -> &mut Request {
         debug_assert!(self.is_live(r), "stale request handle");
         &mut self.slots[r.slot()]
     }
 
-    /// Whether `r` still names the request it was created for.
+    /// The closed-loop user who sent `r` ([`NO_USER`] in open loop and for refreshes).
     #[inline]
-    pub fn is_live(&self, r: ReqRef) -> bool {
-        self.generations[r.slot()] == r.generation
+    pub fn user(&self, r: ReqRef) -> u32 {
+        self.users.as_ref().map_or(NO_USER, |users| users[r.slot()])
     }
 
-    /// Frees the slot; later events holding `r` become stale.
+    /// The lock token `r` holds; 0 when it holds none.
+    #[inline]
+    pub fn lock_token(&self, r: ReqRef) -> u32 {
+        self.lock_tokens
+            .as_ref()
+            .map_or(0, |tokens| tokens[r.slot()])
+    }
+
+    /// `r` now holds lock token `token` (a table built for lock strategies only).
+    pub fn set_lock_token(&mut self, r: ReqRef, token: u32) {
+        let tokens = self
+            .lock_tokens
+            .as_mut()
+            .expect("only lock strategies take lock tokens");
+        tokens[r.slot()] = token;
+    }
+
+    /// Whether `r` still names the request it was made for (its slot not reused since).
+    #[inline]
+    pub fn is_live(&self, r: ReqRef) -> bool {
+        self.slots[r.slot()].generation == r.generation
+    }
+
+    /// Frees `r`'s slot: its handle, and every copy of it, becomes stale.
     #[inline]
     pub fn remove(&mut self, r: ReqRef) {
         debug_assert!(self.is_live(r));
-        let generation = &mut self.generations[r.slot()];
+        let generation = &mut self.slots[r.slot()].generation;
         *generation = generation.wrapping_add(1);
         self.free.push(r.slot() as u32);
         self.live -= 1;
     }
 
-    /// Slots in use.
+    /// Requests in flight.
     pub fn live(&self) -> usize {
         self.live
     }
@@ -204,9 +338,9 @@ mod tests {
 
     #[test]
     fn a_request_in_flight_is_compact() {
-        // The README's memory per request in flight: the slot, its
-        // generation and its free-list entry.
+        // The README's memory per request in flight: the slot, with its
+        // generation, and its free-list entry.
         assert_eq!(size_of::<Option<ReqRef>>(), 8);
-        assert_eq!(size_of::<Request>(), 40);
+        assert_eq!(size_of::<Request>(), 32);
     }
 }
