@@ -261,6 +261,7 @@ fn key_request_rates(sc: &Scenario) -> Vec<f64> {
 enum Source {
     Arrival,
     CacheReply,
+    PlainHit,
     DbDone,
     Timeout,
     PoolTimeout,
@@ -395,7 +396,8 @@ struct Engine {
     /// bound could be the earliest event. Lowered to now by any push to them.
     rare_bound: EventKey,
     next_instance: u16,
-    rate_multiplier: f64,
+    /// Poisson arrivals: the mean gap at the current rate (a spike multiplies the rate).
+    mean_gap_ns: f64,
     faults: Vec<(SimTime, FaultEdge)>,
     next_fault: usize,
     cluster: Cluster,
@@ -424,6 +426,11 @@ struct Engine {
     followers: Vec<Option<ReqRef>>,
     /// Replies of cache commands.
     cache_replies: ReplyQueue<ReqRef>,
+    /// Replies of a request's first GET when it finds a value to serve as it
+    /// is, in runs where such a request holds nothing else (a fixed round
+    /// trip, no client timeout, no app CPU, no local cache): `(key, user)`,
+    /// without a request slot. Most requests of most runs end this way.
+    plain_hits: Option<Lane<(u32, u32)>>,
     /// Client timeouts, when the clients have one: armed while the client waits.
     timeouts: Option<Deadlines<ReqRef>>,
     /// Connection-pool timeouts, when the pool has one: armed while a query waits.
@@ -499,7 +506,10 @@ impl Engine {
             next_cron: NO_EVENT,
             rare_bound: (SimTime::ZERO, 0),
             next_instance: 0,
-            rate_multiplier: 1.0,
+            mean_gap_ns: match sc.clients.arrival {
+                Arrival::Poisson { rate_per_s } => mean_gap_ns(rate_per_s),
+                Arrival::Closed { .. } | Arrival::Trace(_) => f64::NAN,
+            },
             faults: fault_edges(sc),
             next_fault: 0,
             cluster: Cluster::new(cluster_config(sc, &class_of), seed),
@@ -536,6 +546,7 @@ impl Engine {
             loading: HashMap::new(),
             followers: Vec::new(),
             cache_replies: ReplyQueue::Timed(TimerHeap::default()),
+            plain_hits: None,
             timeouts: sc.clients.timeout.map(Deadlines::new),
             pool_timeouts: sc.database.pool_timeout.map(Deadlines::new),
             retry_waits: Lane::new(sc.clients.retry_backoff),
@@ -562,6 +573,13 @@ impl Engine {
         };
         if let Some(round_trip) = engine.cluster.fixed_round_trip() {
             engine.cache_replies = ReplyQueue::Fixed(Lane::new(round_trip));
+            let holds_nothing_else = engine.timeouts.is_none()
+                && engine.cpu_per_command == SimDuration::ZERO
+                && engine.compression.is_none()
+                && engine.local_cache.is_none();
+            if holds_nothing_else {
+                engine.plain_hits = Some(Lane::new(round_trip));
+            }
         }
         if let Arrival::Trace(replay) = &sc.clients.arrival {
             engine.fill_ttl = vec![FillTtl::Unknown; keys as usize];
@@ -658,7 +676,7 @@ impl Engine {
         // A tenth of the bound: time to say the run is overloaded.
         let mut warn_above = self.max_in_flight / 10;
         loop {
-            let live = self.requests.live() as u64;
+            let live = self.in_flight() as u64;
             if live == 0 && self.arrivals_over() {
                 return None;
             }
@@ -717,6 +735,12 @@ impl Engine {
                     let (_, r) = self.cache_replies.pop().expect("peeked");
                     self.on_cache_reply(r);
                 }
+                Source::PlainHit => {
+                    let lane = self.plain_hits.as_mut().expect("peeked");
+                    let arrived_at = self.now - lane.delay();
+                    let (_, (key, user)) = lane.pop().expect("peeked");
+                    self.on_plain_hit(arrived_at, key, user);
+                }
                 Source::DbDone => self.on_query_done(),
                 Source::Timeout => {
                     let (_, r) = self
@@ -761,6 +785,12 @@ impl Engine {
         }
     }
 
+    /// Requests in flight: in slots, and plain hits on their way back.
+    #[inline]
+    fn in_flight(&self) -> usize {
+        self.requests.live() + self.plain_hits.as_ref().map_or(0, Lane::len)
+    }
+
     /// Whether no request can arrive any more: no arrival or think time is
     /// pending and no fault edge (a spike) can start arrivals again.
     fn arrivals_over(&self) -> bool {
@@ -779,6 +809,11 @@ impl Engine {
             && key < best.0
         {
             best = (key, Source::CacheReply);
+        }
+        if let Some(key) = self.plain_hits.as_ref().and_then(Lane::peek_key)
+            && key < best.0
+        {
+            best = (key, Source::PlainHit);
         }
         if let Some(key) = self.db.next_completion()
             && key < best.0
@@ -905,7 +940,9 @@ impl Engine {
                 self.cluster.evict(key);
             }
             FaultEdge::Spike(multiplier) => {
-                self.rate_multiplier = multiplier;
+                if let Arrival::Poisson { rate_per_s } = self.arrival {
+                    self.mean_gap_ns = mean_gap_ns(rate_per_s * multiplier);
+                }
                 // Poisson arrivals are memoryless: redraw the next one at the new rate.
                 self.schedule_arrival();
             }
@@ -917,9 +954,8 @@ impl Engine {
 
     fn schedule_arrival(&mut self) {
         let at = match &self.arrival {
-            Arrival::Poisson { rate_per_s } => {
-                let rate = rate_per_s * self.rate_multiplier;
-                self.now + exponential(&mut self.arrivals_rng, mean_gap_ns(rate))
+            Arrival::Poisson { .. } => {
+                self.now + exponential(&mut self.arrivals_rng, self.mean_gap_ns)
             }
             Arrival::Closed { .. } => return,
             Arrival::Trace(_) => {
@@ -1045,9 +1081,20 @@ impl Engine {
             self.serve_locally(key, counted, user);
             return;
         }
-        let r = self
-            .requests
-            .insert(Request::client(self.now, key, instance, counted), user);
+        let request = Request::client(self.now, key, instance, counted);
+        if self.plain_hits.is_some() {
+            // Its first GET leaves at once: a plain hit needs no slot.
+            let (reply, back) = self.read(key, instance);
+            if reply == GetReply::Hit(OnHit::Serve) {
+                let lane = self.plain_hits.as_mut().expect("checked");
+                lane.push(self.now, &mut self.seq, (key, user));
+                return;
+            }
+            let r = self.requests.insert(request, user);
+            self.requests.get_mut(r).phase = Phase::Get(reply);
+            return self.send_to_cache(r, back);
+        }
+        let r = self.requests.insert(request, user);
         self.start_attempt(r);
     }
 
@@ -1131,11 +1178,16 @@ impl Engine {
     /// value as the reader will see it when the reply arrives, on the reader's clock.
     fn send_get(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
-        let key = req.key;
+        let (reply, back) = self.read(req.key, req.instance);
+        self.requests.get_mut(r).phase = Phase::Get(reply);
+        self.send_to_cache(r, back);
+    }
+
+    /// A GET of `key` sent now from `instance`: its reply, and when it is back.
+    #[inline(always)]
+    fn read(&mut self, key: u32, instance: u16) -> (GetReply, SimTime) {
         let Some(cmd) = self.command(key) else {
-            self.requests.get_mut(r).phase = Phase::Get(GetReply::Failed);
-            let back = self.cluster.failure_at(self.now);
-            return self.send_to_cache(r, back);
+            return (GetReply::Failed, self.cluster.failure_at(self.now));
         };
         let at_server = cmd.at;
         let lookup = self.cluster.get(cmd);
@@ -1144,46 +1196,43 @@ impl Engine {
             Lookup::Hit { .. } | Lookup::Expired | Lookup::Miss => 0,
         };
         let back = self.cluster.reply_at(cmd, bytes);
-        let reply = {
-            match lookup {
-                Lookup::Hit { .. }
-                    if self.corrupt_rate > 0.0
-                        && unit_f64(&mut self.corruption_rng) < self.corrupt_rate =>
-                {
-                    self.metrics
-                        .bump_at(self.now, |c| &mut c.strategy.corrupt_reads);
-                    GetReply::Missing {
-                        lease: self.grant_lease(key, at_server),
-                        stale: false,
-                    }
-                }
-                Lookup::Hit { .. } if !self.needs.payload => GetReply::Hit(OnHit::Serve),
-                Lookup::Hit { .. } => {
-                    let p = self.payload[key as usize];
-                    let found = Found {
-                        soft_expiry: p.soft_expiry,
-                        delta: SimDuration(p.delta_us as u64 * 1000),
-                    };
-                    let reader_now = self.app_clock(req.instance, back);
-                    match self
-                        .strategy
-                        .on_hit(found, reader_now, &mut self.strategy_rng)
-                    {
-                        OnHit::Expired => GetReply::Missing {
-                            lease: self.grant_lease(key, at_server),
-                            stale: true,
-                        },
-                        decision => GetReply::Hit(decision),
-                    }
-                }
-                Lookup::Expired | Lookup::Miss => GetReply::Missing {
+        let reply = match lookup {
+            Lookup::Hit { .. }
+                if self.corrupt_rate > 0.0
+                    && unit_f64(&mut self.corruption_rng) < self.corrupt_rate =>
+            {
+                self.metrics
+                    .bump_at(self.now, |c| &mut c.strategy.corrupt_reads);
+                GetReply::Missing {
                     lease: self.grant_lease(key, at_server),
                     stale: false,
-                },
+                }
             }
+            Lookup::Hit { .. } if !self.needs.payload => GetReply::Hit(OnHit::Serve),
+            Lookup::Hit { .. } => {
+                let p = self.payload[key as usize];
+                let found = Found {
+                    soft_expiry: p.soft_expiry,
+                    delta: SimDuration(p.delta_us as u64 * 1000),
+                };
+                let reader_now = self.app_clock(instance, back);
+                match self
+                    .strategy
+                    .on_hit(found, reader_now, &mut self.strategy_rng)
+                {
+                    OnHit::Expired => GetReply::Missing {
+                        lease: self.grant_lease(key, at_server),
+                        stale: true,
+                    },
+                    decision => GetReply::Hit(decision),
+                }
+            }
+            Lookup::Expired | Lookup::Miss => GetReply::Missing {
+                lease: self.grant_lease(key, at_server),
+                stale: false,
+            },
         };
-        self.requests.get_mut(r).phase = Phase::Get(reply);
-        self.send_to_cache(r, back);
+        (reply, back)
     }
 
     /// Answers a hit: at once, or after decompressing its value.
@@ -1242,20 +1291,43 @@ impl Engine {
         }
     }
 
+    /// A plain hit is back (see `plain_hits`): the request's first read, and its answer.
+    fn on_plain_hit(&mut self, arrived_at: SimTime, key: u32, user: u32) {
+        let counted = self.metrics.counts(arrived_at);
+        self.count_first_read(key, counted, true);
+        self.answer(counted, arrived_at, user);
+        self.last_release = self.now;
+    }
+
+    /// Classifies a request's first cache read as a hit or a miss.
+    #[inline]
+    fn count_first_read(&mut self, key: u32, counted: bool, hit: bool) {
+        let class = self.class_of.of(key);
+        let (field, class_field): (CounterField, ClassField) = if hit {
+            (|c| &mut c.hits, |c| &mut c.hits)
+        } else {
+            (|c| &mut c.misses, |c| &mut c.misses)
+        };
+        self.metrics.bump(counted, field);
+        let bytes = self.value_bytes(key);
+        self.metrics.add_bytes(counted, hit, bytes);
+        self.class_metrics.bump(class, counted, class_field);
+    }
+
+    /// The client of a request that arrived at `arrived_at` gets its answer now.
+    #[inline]
+    fn answer(&mut self, counted: bool, arrived_at: SimTime, user: u32) {
+        self.metrics.bump(counted, |c| &mut c.served);
+        self.metrics
+            .record_latency(counted, self.now.since(arrived_at));
+        self.client_done(user);
+    }
+
     fn on_get_reply(&mut self, r: ReqRef, req: Request, reply: GetReply) {
         let hit = matches!(reply, GetReply::Hit(_));
         if req.first_read_pending() {
             self.requests.get_mut(r).first_read_done();
-            let class = self.class_of.of(req.key);
-            let (field, class_field): (CounterField, ClassField) = if hit {
-                (|c| &mut c.hits, |c| &mut c.hits)
-            } else {
-                (|c| &mut c.misses, |c| &mut c.misses)
-            };
-            self.metrics.bump(req.counted(), field);
-            let bytes = self.value_bytes(req.key);
-            self.metrics.add_bytes(req.counted(), hit, bytes);
-            self.class_metrics.bump(class, req.counted(), class_field);
+            self.count_first_read(req.key, req.counted(), hit);
         }
         match reply {
             GetReply::Hit(OnHit::Serve) => self.serve_hit(r),
@@ -1654,10 +1726,8 @@ impl Engine {
         if req.client_waiting() {
             match ending {
                 Ending::Answer => {
-                    self.metrics.bump(req.counted(), |c| &mut c.served);
-                    self.metrics
-                        .record_latency(req.counted(), self.now.since(req.arrived_at));
-                    self.client_done(self.requests.user(r));
+                    let user = self.requests.user(r);
+                    self.answer(req.counted(), req.arrived_at, user);
                 }
                 Ending::Fail => self.give_up(r),
             }
@@ -1737,7 +1807,7 @@ impl Engine {
             None => stop,
         };
         debug_assert!(
-            stop.is_some() || self.requests.live() == 0,
+            stop.is_some() || self.in_flight() == 0,
             "every request ends"
         );
         // Close every row up to the one holding the last event, and at least

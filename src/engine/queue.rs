@@ -82,6 +82,12 @@ impl<T: Copy> Lane<T> {
         self.items.pop_front()
     }
 
+    /// The delay of every event.
+    #[inline]
+    pub fn delay(&self) -> SimDuration {
+        self.delay
+    }
+
     /// Number of pending events.
     pub fn len(&self) -> usize {
         self.items.len()
