@@ -428,8 +428,9 @@ struct Engine {
     cache_replies: ReplyQueue<ReqRef>,
     /// Replies of a request's first GET when it finds a value to serve as it
     /// is, in runs where such a request holds nothing else (a fixed round
-    /// trip, no client timeout, no app CPU, no local cache): `(key, user)`,
-    /// without a request slot. Most requests of most runs end this way.
+    /// trip, no client timeout as short, no app CPU, no local cache):
+    /// `(key, user)`, without a request slot. Most requests of most runs end
+    /// this way.
     plain_hits: Option<Lane<(u32, u32)>>,
     /// Client timeouts, when the clients have one: armed while the client waits.
     timeouts: Option<Deadlines<ReqRef>>,
@@ -573,7 +574,9 @@ impl Engine {
         };
         if let Some(round_trip) = engine.cluster.fixed_round_trip() {
             engine.cache_replies = ReplyQueue::Fixed(Lane::new(round_trip));
-            let holds_nothing_else = engine.timeouts.is_none()
+            // A client timeout longer than the round trip is disarmed before
+            // it can fire: a plain hit need not arm it.
+            let holds_nothing_else = sc.clients.timeout.is_none_or(|t| t > round_trip)
                 && engine.cpu_per_command == SimDuration::ZERO
                 && engine.compression.is_none()
                 && engine.local_cache.is_none();
@@ -1083,7 +1086,8 @@ impl Engine {
         }
         let request = Request::client(self.now, key, instance, counted);
         if self.plain_hits.is_some() {
-            // Its first GET leaves at once: a plain hit needs no slot.
+            // Its first GET leaves at once: a plain hit needs no slot (nor
+            // a timeout, which could not fire before the reply).
             let (reply, back) = self.read(key, instance);
             if reply == GetReply::Hit(OnHit::Serve) {
                 let lane = self.plain_hits.as_mut().expect("checked");
@@ -1091,6 +1095,7 @@ impl Engine {
                 return;
             }
             let r = self.requests.insert(request, user);
+            self.arm_timeout(r);
             self.requests.get_mut(r).phase = Phase::Get(reply);
             return self.send_to_cache(r, back);
         }
@@ -1122,11 +1127,16 @@ impl Engine {
 
     /// Starts an attempt: arms its timeout and sends the GET.
     fn start_attempt(&mut self, r: ReqRef) {
+        self.arm_timeout(r);
+        self.issue(r, CacheCommand::Get);
+    }
+
+    /// Arms the client's timeout of attempt `r`, if the clients have one.
+    fn arm_timeout(&mut self, r: ReqRef) {
         if let Some(timers) = &mut self.timeouts {
             timers.arm(self.now, &mut self.seq, r.slot(), r);
             self.rare_pushed();
         }
-        self.issue(r, CacheCommand::Get);
     }
 
     /// Sends `command` for `r` after the app's CPU cost of a command, if any.
