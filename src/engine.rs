@@ -1869,3 +1869,85 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A bundled scenario with `sets` applied.
+    fn bundled(file: &str, sets: &[&str]) -> Scenario {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(file);
+        crate::scenario::load(&path, &sets)
+            .expect("a bundled scenario loads")
+            .0
+    }
+
+    /// Every output of `sc` run as usual, and with every request in a slot
+    /// (no plain-hit lane).
+    fn both_ways(sc: &Scenario) -> (String, String) {
+        let show = |mut engine: Engine| {
+            let stop = engine.run_to_end(&|_| {}, &|_| {});
+            let out = engine.finish(sc, 1, stop);
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{}",
+                out.summary, out.timeseries, out.class_rows, out.shard_rows, out.holds_left
+            )
+        };
+        let fast = Engine::new(sc, 1);
+        assert!(
+            fast.plain_hits.is_some(),
+            "{} takes the plain-hit lane",
+            sc.name
+        );
+        let mut slots = Engine::new(sc, 1);
+        slots.plain_hits = None;
+        (show(fast), show(slots))
+    }
+
+    #[test]
+    fn plain_hits_change_no_output() {
+        // The lane only skips work: every output must be the same, with
+        // retries and timeouts firing (retry-storm), the cache failing
+        // (cache-failover), a strategy judging hits (xfetch) and closed-loop users.
+        let closed = r#"
+name = "closed"
+duration = "20s"
+warmup = "2s"
+[clients]
+keys = 500
+arrival = "closed"
+clients = 200
+think = "50ms"
+timeout = "30ms"
+retries = 1
+[cache]
+ttl = "1s"
+ttl_jitter = 0.1
+[database]
+connections = 16
+query_time = { dist = "exponential", mean = "5ms" }
+"#;
+        let closed = crate::scenario::from_text(closed, Path::new("closed.toml"), &[])
+            .expect("valid")
+            .0;
+        for sc in [
+            bundled("reference.toml", &["duration=30s", "warmup=5s"]),
+            bundled("retry-storm.toml", &[]),
+            bundled("cache-failover.toml", &[]),
+            bundled("hot-key-expiry.toml", &["strategy.kind=xfetch"]),
+            closed,
+        ] {
+            let (fast, slots) = both_ways(&sc);
+            assert!(
+                fast == slots,
+                "{}: outputs differ with the plain-hit lane",
+                sc.name
+            );
+        }
+    }
+}
