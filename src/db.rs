@@ -42,6 +42,9 @@ pub struct Database<T> {
     connections: u32,
     cores: Option<u32>,
     running: BinaryHeap<Reverse<Job<T>>>,
+    /// When the next running query finishes: read at every event, so it is
+    /// computed once per change of the running set or its speed.
+    next: Option<EventKey>,
     vclock: u64,
     last_advance: SimTime,
     waiting: VecDeque<T>,
@@ -62,6 +65,7 @@ impl<T: Copy + Ord> Database<T> {
             connections: config.connections,
             cores: config.cores,
             running: BinaryHeap::with_capacity(config.connections as usize),
+            next: None,
             vclock: 0,
             last_advance: SimTime::ZERO,
             waiting: VecDeque::new(),
@@ -111,11 +115,16 @@ impl<T: Copy + Ord> Database<T> {
             seq,
             owner,
         }));
+        self.next = self.compute_next();
     }
 
     /// When the next running query finishes, if any.
     #[inline]
     pub fn next_completion(&self) -> Option<EventKey> {
+        self.next
+    }
+
+    fn compute_next(&self) -> Option<EventKey> {
         let Reverse(job) = self.running.peek()?;
         let remaining = job.vfinish - self.vclock.min(job.vfinish);
         let n = self.running.len() as u128;
@@ -132,6 +141,7 @@ impl<T: Copy + Ord> Database<T> {
     pub fn set_slowdown(&mut self, now: SimTime, factor: f64) {
         self.advance(now);
         self.slowdown_milli = ((factor * 1000.0).round() as u64).max(1);
+        self.next = self.compute_next();
     }
 
     /// Completes the earliest running query at `now` and returns its owner.
@@ -142,6 +152,7 @@ impl<T: Copy + Ord> Database<T> {
             .pop()
             .expect("finish called with a query running");
         self.vclock = self.vclock.max(job.vfinish);
+        self.next = self.compute_next();
         job.owner
     }
 
