@@ -38,7 +38,7 @@ pub enum Admission {
 
 /// The database pool; `T` identifies who owns each query (the engine's request handle).
 #[derive(Debug)]
-pub struct Database<T> {
+pub struct Database<T, W = T> {
     connections: u32,
     cores: Option<u32>,
     running: BinaryHeap<Reverse<Job<T>>>,
@@ -47,7 +47,7 @@ pub struct Database<T> {
     next: Option<EventKey>,
     vclock: u64,
     last_advance: SimTime,
-    waiting: VecDeque<T>,
+    waiting: VecDeque<W>,
     waiting_live: u32,
     busy_ns: u128,
     busy_since: SimTime,
@@ -57,7 +57,7 @@ pub struct Database<T> {
     rng: Stream,
 }
 
-impl<T: Copy + Ord> Database<T> {
+impl<T: Copy + Ord, W: From<T>> Database<T, W> {
     /// An idle database as the scenario describes it. A query of key class c
     /// takes a service time drawn from `query_times[c]` with `rng`.
     pub fn new(config: &scenario::Database, query_times: Vec<Distribution>, rng: Stream) -> Self {
@@ -97,10 +97,25 @@ impl<T: Copy + Ord> Database<T> {
             self.start(now, owner, class, seq);
             Admission::Started
         } else {
-            self.waiting.push_back(owner);
-            self.waiting_live += 1;
+            self.enqueue(W::from(owner));
             Admission::Queued
         }
+    }
+
+    /// Whether every connection is taken (a query submitted now would wait).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.in_flight() >= self.connections
+    }
+
+    /// Queues `waiter` for the next free connection (FIFO).
+    pub fn enqueue(&mut self, waiter: W) {
+        debug_assert!(
+            self.is_full(),
+            "a query waits only when every connection is taken"
+        );
+        self.waiting.push_back(waiter);
+        self.waiting_live += 1;
     }
 
     /// Starts a query on a free connection, drawing its service time.
@@ -159,7 +174,7 @@ impl<T: Copy + Ord> Database<T> {
     /// Takes the oldest waiting query's owner off the queue (it may have been
     /// abandoned: the caller checks and, if so, calls again). The owner knows
     /// its class and when it was queued: the queue holds nothing else.
-    pub fn pop_waiting(&mut self) -> Option<T> {
+    pub fn pop_waiting(&mut self) -> Option<W> {
         self.waiting.pop_front()
     }
 

@@ -51,7 +51,7 @@ use crate::workload::{
 use app_cpu::AppCpu;
 use queue::{Deadlines, EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
 use replay::{FillTtl, ReplayRecord, ReplayState};
-use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply};
+use requests::{GetReply, LockReply, NO_USER, Phase, ReqRef, Request, Requests, SetReply, Waiter};
 
 /// Why a run stopped before every request ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -407,7 +407,12 @@ struct Engine {
     value_sizes: ValueSizes,
     /// Each key's payload, when the strategy reads it (`needs.payload`).
     payload: Vec<Payload>,
-    db: Database<ReqRef>,
+    db: Database<ReqRef, Waiter>,
+    /// Whether a request waiting for a connection may leave its slot (no
+    /// client or pool timeout refers to slots in this run; see `can_park`).
+    park_waiters: bool,
+    /// Requests parked in the pool's queue, out of any slot.
+    parked: usize,
     requests: Requests,
     /// Database queries in flight per key, for the keys that have any (a few
     /// per connection, not one counter per key).
@@ -515,6 +520,8 @@ impl Engine {
             next_fault: 0,
             cluster: Cluster::new(cluster_config(sc, &class_of), seed),
             server_metrics: sc.cache.server_metrics,
+            park_waiters: sc.clients.timeout.is_none() && sc.database.pool_timeout.is_none(),
+            parked: 0,
             db: Database::new(
                 &sc.database,
                 sc.clients.classes.iter().map(|c| c.query_time).collect(),
@@ -791,7 +798,7 @@ impl Engine {
     /// Requests in flight: in slots, and plain hits on their way back.
     #[inline]
     fn in_flight(&self) -> usize {
-        self.requests.live() + self.plain_hits.as_ref().map_or(0, Lane::len)
+        self.requests.live() + self.plain_hits.as_ref().map_or(0, Lane::len) + self.parked
     }
 
     /// Whether no request can arrive any more: no arrival or think time is
@@ -1572,6 +1579,14 @@ impl Engine {
         }
         let class = self.class_of.of(key);
         let seq = self.next_seq();
+        if self.db.is_full() && self.can_park(r) {
+            let mut req = req;
+            req.since = self.now; // its wait for a connection starts now
+            self.db.enqueue(Waiter::Parked(req.park()));
+            self.requests.remove(r);
+            self.parked += 1;
+            return self.observe_db();
+        }
         let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
@@ -1603,9 +1618,27 @@ impl Engine {
         }
     }
 
+    /// Whether `r` may wait for a connection out of its slot: nothing refers
+    /// to its slot while it waits (no timeout in the run; no closed-loop
+    /// user, lock token or coalescing group of its own).
+    fn can_park(&self, r: ReqRef) -> bool {
+        let req = self.requests.get(r);
+        self.park_waiters
+            && self.requests.user(r) == NO_USER
+            && self.requests.lock_token(r) == 0
+            && self.loading.get(&(req.instance, req.key)) != Some(&r)
+    }
+
     /// Hands a freed connection to the oldest live waiter.
     fn admit_waiter(&mut self) {
-        while let Some(w) = self.db.pop_waiting() {
+        while let Some(waiter) = self.db.pop_waiting() {
+            let w = match waiter {
+                Waiter::InSlot(w) => w,
+                Waiter::Parked(parked) => {
+                    self.parked -= 1;
+                    self.requests.insert(parked.unpark(), NO_USER)
+                }
+            };
             if self.requests.is_live(w) && self.requests.get(w).phase == Phase::DbQueued {
                 self.db.waiter_admitted();
                 let req = *self.requests.get(w);
@@ -1840,6 +1873,8 @@ impl Engine {
             self.class_metrics.mark_warmup(&self.cluster.class_stats());
             self.cluster.mark_warmup(self.metrics.warmup_end());
         }
+        let holds_left =
+            self.in_flight() + self.refreshing.iter().filter(|&&r| r).count() + self.loading.len();
         let snap = self.snapshot(end);
         let warmup = self.metrics.warmup_end();
         let (mut summary, timeseries) = self.metrics.finish(&sc.name, seed, end, snap);
@@ -1856,9 +1891,6 @@ impl Engine {
             Vec::new()
         };
         summary.stopped = stop.as_ref().map(|stop| stop.to_string());
-        let holds_left = self.requests.live()
-            + self.refreshing.iter().filter(|&&r| r).count()
-            + self.loading.len();
         RunOutput {
             holds_left,
             summary,
@@ -1888,32 +1920,37 @@ mod tests {
     }
 
     /// Every output of `sc` run as usual, and with every request in a slot
-    /// (no plain-hit lane).
-    fn both_ways(sc: &Scenario) -> (String, String) {
+    /// (no plain-hit lane, no parked waiters); and how many requests were
+    /// parked when the usual run ended.
+    ///
+    /// (Runs with drawn round trips or a server model, like lock-flood's,
+    /// have no plain-hit lane.)
+    fn both_ways(sc: &Scenario) -> (String, String, usize) {
         let show = |mut engine: Engine| {
             let stop = engine.run_to_end(&|_| {}, &|_| {});
+            let parked = engine.parked;
             let out = engine.finish(sc, 1, stop);
-            format!(
+            let shown = format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{}",
                 out.summary, out.timeseries, out.class_rows, out.shard_rows, out.holds_left
-            )
+            );
+            (shown, parked)
         };
         let fast = Engine::new(sc, 1);
-        assert!(
-            fast.plain_hits.is_some(),
-            "{} takes the plain-hit lane",
-            sc.name
-        );
         let mut slots = Engine::new(sc, 1);
         slots.plain_hits = None;
-        (show(fast), show(slots))
+        slots.park_waiters = false;
+        let ((fast, parked), (slots, _)) = (show(fast), show(slots));
+        (fast, slots, parked)
     }
 
     #[test]
-    fn plain_hits_change_no_output() {
-        // The lane only skips work: every output must be the same, with
-        // retries and timeouts firing (retry-storm), the cache failing
-        // (cache-failover), a strategy judging hits (xfetch) and closed-loop users.
+    fn slotless_requests_change_no_output() {
+        // Plain hits and parked waiters only skip work: every output must be
+        // the same, with retries and timeouts firing (retry-storm), the cache
+        // failing (cache-failover), a strategy judging hits (xfetch),
+        // refreshes and lock holders queueing (early, lock-flood), closed-loop
+        // users, and a pool overloaded until the in-flight bound stops it.
         let closed = r#"
 name = "closed"
 duration = "20s"
@@ -1935,19 +1972,44 @@ query_time = { dist = "exponential", mean = "5ms" }
         let closed = crate::scenario::from_text(closed, Path::new("closed.toml"), &[])
             .expect("valid")
             .0;
+        let reference = bundled("reference.toml", &["duration=30s", "warmup=5s"]);
+        assert!(Engine::new(&reference, 1).plain_hits.is_some());
         for sc in [
-            bundled("reference.toml", &["duration=30s", "warmup=5s"]),
+            reference,
             bundled("retry-storm.toml", &[]),
             bundled("cache-failover.toml", &[]),
             bundled("hot-key-expiry.toml", &["strategy.kind=xfetch"]),
+            bundled(
+                "hot-key-expiry.toml",
+                &["strategy.kind=early", "strategy.background=true"],
+            ),
+            bundled("lock-flood.toml", &[]),
             closed,
         ] {
-            let (fast, slots) = both_ways(&sc);
+            let (fast, slots, _) = both_ways(&sc);
             assert!(
                 fast == slots,
-                "{}: outputs differ with the plain-hit lane",
+                "{}: outputs differ with slotless requests",
                 sc.name
             );
         }
+        let overloaded = bundled(
+            "reference.toml",
+            &[
+                "clients.rate=100000",
+                "duration=20s",
+                "warmup=1s",
+                "max_in_flight=300000",
+            ],
+        );
+        let (fast, slots, parked) = both_ways(&overloaded);
+        assert!(
+            fast == slots,
+            "overloaded: outputs differ with slotless requests"
+        );
+        assert!(
+            parked > 250_000,
+            "the overloaded pool parks its waiters ({parked})"
+        );
     }
 }

@@ -211,6 +211,68 @@ impl Request {
     }
 }
 
+/// A request waiting for a database connection without a slot: what its
+/// slot held, less the generation and the phase (it waits, by definition).
+///
+/// 24 bytes, against a slot's 32 and the queue's 8-byte handle: an
+/// overloaded pool queues millions of requests. Only a request nothing else
+/// refers to while it waits is parked (see `Engine::can_park`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parked {
+    arrived_at: SimTime,
+    since: SimTime,
+    /// The key plus one: never zero, so a [`Waiter`] needs no tag of its own.
+    key_plus_one: NonZeroU32,
+    instance: u16,
+    attempt: u8,
+    flags: u8,
+}
+
+impl Request {
+    /// This request, to wait for a connection out of its slot.
+    pub fn park(&self) -> Parked {
+        Parked {
+            arrived_at: self.arrived_at,
+            since: self.since,
+            key_plus_one: NonZeroU32::new(self.key + 1).expect("key ids are below u32::MAX"),
+            instance: self.instance,
+            attempt: self.attempt,
+            flags: self.flags,
+        }
+    }
+}
+
+impl Parked {
+    /// The request back, to take a slot again (its phase: waiting for a connection).
+    pub fn unpark(self) -> Request {
+        Request {
+            arrived_at: self.arrived_at,
+            since: self.since,
+            key: self.key_plus_one.get() - 1,
+            generation: 0,
+            instance: self.instance,
+            attempt: self.attempt,
+            flags: self.flags,
+            phase: Phase::DbQueued,
+        }
+    }
+}
+
+/// What waits in the database's queue for a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiter {
+    /// A request in its slot (something else may refer to it while it waits).
+    InSlot(ReqRef),
+    /// A request out of any slot.
+    Parked(Parked),
+}
+
+impl From<ReqRef> for Waiter {
+    fn from(r: ReqRef) -> Self {
+        Waiter::InSlot(r)
+    }
+}
+
 /// No closed-loop user: an open-loop request or a refresh.
 pub const NO_USER: u32 = u32::MAX;
 
@@ -342,5 +404,7 @@ mod tests {
         // generation, and its free-list entry.
         assert_eq!(size_of::<Option<ReqRef>>(), 8);
         assert_eq!(size_of::<Request>(), 32);
+        // A waiter parked in the pool's queue: its whole cost.
+        assert_eq!(size_of::<Waiter>(), 24);
     }
 }
