@@ -22,6 +22,13 @@
 //! ([`Engine::on_get_reply`]): serve, refresh, or take the miss path
 //! ([`Engine::on_miss`]: query, lock, coalesce or lease) → database
 //! ([`Engine::submit_query`]) → SET ([`Engine::send_set`]) → answer.
+//!
+//! Two kinds of requests take no slot, because nothing refers to them: a
+//! plain hit (a first GET that finds a value to serve as it is, in runs where
+//! such a request holds nothing else) returns on its own lane of (key, user);
+//! a request waiting for a database connection in a run without timeouts
+//! waits parked in the pool's queue ([`requests::Parked`]). Both only skip
+//! work: a test runs scenarios with and without them and compares every output.
 
 pub mod app_cpu;
 pub mod queue;

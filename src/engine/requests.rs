@@ -4,6 +4,7 @@
 //! grown to the peak number of requests in flight. A [`ReqRef`] carries the
 //! slot's generation: an event for a slot that has since been reused (a
 //! timeout firing after the request was answered) is recognised as stale.
+//! Plain hits and parked waiters (see the engine) are in flight without a slot.
 
 use std::num::NonZeroU32;
 
