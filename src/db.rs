@@ -36,7 +36,9 @@ pub enum Admission {
     Queued,
 }
 
-/// The database pool; `T` identifies who owns each query (the engine's request handle).
+/// The database pool; `T` identifies who owns each query (the engine's
+/// request handle), `W` what waits for a connection (a handle, or the whole
+/// request when it waits out of its slot).
 #[derive(Debug)]
 pub struct Database<T, W = T> {
     connections: u32,
@@ -171,9 +173,9 @@ impl<T: Copy + Ord, W: From<T>> Database<T, W> {
         job.owner
     }
 
-    /// Takes the oldest waiting query's owner off the queue (it may have been
-    /// abandoned: the caller checks and, if so, calls again). The owner knows
-    /// its class and when it was queued: the queue holds nothing else.
+    /// Takes the oldest waiter off the queue (it may have been abandoned: the
+    /// caller checks and, if so, calls again). The waiter knows its class and
+    /// when it was queued: the queue holds nothing else.
     pub fn pop_waiting(&mut self) -> Option<W> {
         self.waiting.pop_front()
     }

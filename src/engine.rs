@@ -802,7 +802,8 @@ impl Engine {
         }
     }
 
-    /// Requests in flight: in slots, and plain hits on their way back.
+    /// Requests in flight: in slots, plain hits on their way back, and
+    /// requests parked in the pool's queue.
     #[inline]
     fn in_flight(&self) -> usize {
         self.requests.live() + self.plain_hits.as_ref().map_or(0, Lane::len) + self.parked
@@ -1110,8 +1111,7 @@ impl Engine {
             }
             let r = self.requests.insert(request, user);
             self.arm_timeout(r);
-            self.requests.get_mut(r).phase = Phase::Get(reply);
-            return self.send_to_cache(r, back);
+            return self.await_get_reply(r, reply, back);
         }
         let r = self.requests.insert(request, user);
         self.start_attempt(r);
@@ -1203,6 +1203,12 @@ impl Engine {
     fn send_get(&mut self, r: ReqRef) {
         let req = *self.requests.get(r);
         let (reply, back) = self.read(req.key, req.instance);
+        self.await_get_reply(r, reply, back);
+    }
+
+    /// `r`'s GET was sent: its reply `reply` comes back at `back`.
+    #[inline(always)]
+    fn await_get_reply(&mut self, r: ReqRef, reply: GetReply, back: SimTime) {
         self.requests.get_mut(r).phase = Phase::Get(reply);
         self.send_to_cache(r, back);
     }
@@ -1584,7 +1590,6 @@ impl Engine {
             self.metrics
                 .bump_at(self.now, |c| &mut c.strategy.refreshes);
         }
-        let class = self.class_of.of(key);
         let seq = self.next_seq();
         if self.db.is_full() && self.can_park(r) {
             let mut req = req;
@@ -1594,6 +1599,7 @@ impl Engine {
             self.parked += 1;
             return self.observe_db();
         }
+        let class = self.class_of.of(key);
         let phase = match self.db.submit(self.now, r, class, seq) {
             Admission::Started => {
                 self.metrics.record_db_wait(self.now, SimDuration::ZERO);
