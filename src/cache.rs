@@ -29,6 +29,7 @@
 pub mod lfu;
 pub mod policy;
 
+use crate::hint::prefetch_line;
 use crate::key_class::KeyClasses;
 use crate::rng::Stream;
 use crate::time::{SimDuration, SimTime};
@@ -594,20 +595,6 @@ impl<'a> KeyTable<'a> {
     pub(crate) fn expire_at(&self, key: u32) -> SimTime {
         self.entries[key as usize].expire_at
     }
-}
-
-/// A hint to load the cache line holding `item` (a no-op off x86-64).
-#[inline(always)]
-fn prefetch_line<T>(item: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults and changes no
-    // memory, whatever the address (here that of a live reference).
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
 }
 
 #[cfg(test)]

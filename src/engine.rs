@@ -45,6 +45,7 @@ use crate::db::{Admission, Database};
 use crate::key_class::KeyClasses;
 use crate::metrics::classes::{ClassField, ClassMetrics, ClassRow};
 use crate::metrics::{CounterField, Metrics, RunSummary, Snapshot, TimeseriesRow};
+use crate::rng::ahead::{Ahead, Maker};
 use crate::rng::{Component, Stream, stream, unit_f64};
 use crate::scenario::validate::MAX_ROWS;
 use crate::scenario::{Arrival, Compression, FaultKind, LocalCache, Prewarm, Scenario};
@@ -53,7 +54,7 @@ use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strat
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{KeyHasher, Op, TraceError};
 use crate::workload::{
-    KeyBatch, KeySampler, ValueSizes, exponential, mean_gap_ns, zipf_probabilities,
+    KeySampler, ValueSizes, exp1_fill, exponential_of, key_fill, mean_gap_ns, zipf_probabilities,
 };
 use app_cpu::AppCpu;
 use queue::{Deadlines, EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
@@ -183,6 +184,15 @@ pub fn run_watched(
     let mut engine = Engine::new(scenario, seed);
     let stop = engine.run_to_end(notice, progress);
     engine.finish(scenario, seed, stop)
+}
+
+/// Who draws a run's key ranks and arrival gaps: a helper thread when
+/// `maker` says so and the clients are synthetic (a trace draws neither).
+fn draw_maker(sc: &Scenario, maker: Maker) -> Maker {
+    match sc.clients.arrival {
+        Arrival::Trace(_) => Maker::Here,
+        Arrival::Poisson { .. } | Arrival::Closed { .. } => maker,
+    }
 }
 
 /// Bytes of a lock's value (a random token).
@@ -384,10 +394,10 @@ struct Engine {
     instances: u16,
     clock_offsets_ns: Vec<i64>,
     // randomness
-    keys: KeySampler,
-    key_batch: KeyBatch,
-    arrivals_rng: Stream,
-    keys_rng: Stream,
+    /// Key ranks drawn from the keys' stream (see [`Ahead`]).
+    key_draws: Ahead<u32>,
+    /// Exp(1) draws of the arrivals' stream, scaled to gaps and think times.
+    arrival_draws: Ahead<f64>,
     ttl_rng: Stream,
     strategy_rng: Stream,
     corruption_rng: Stream,
@@ -478,6 +488,12 @@ struct Engine {
 
 impl Engine {
     fn new(sc: &Scenario, seed: u64) -> Self {
+        Self::drawing(sc, seed, Maker::for_this_thread())
+    }
+
+    /// [`Engine::new`], with the arrivals' and keys' draws made by `maker`
+    /// (which changes no output).
+    fn drawing(sc: &Scenario, seed: u64, maker: Maker) -> Self {
         let keys = sc.clients.keys;
         let shares: Vec<f64> = sc.clients.classes.iter().map(|c| c.share).collect();
         let sizes: Vec<_> = sc.clients.classes.iter().map(|c| c.value_size).collect();
@@ -505,10 +521,17 @@ impl Engine {
             corrupt_rate: sc.cache.corrupt_rate,
             instances: sc.clients.app_instances as u16,
             clock_offsets_ns,
-            keys: KeySampler::new(keys, sc.clients.zipf),
-            key_batch: KeyBatch::default(),
-            arrivals_rng: stream(seed, Component::Arrivals),
-            keys_rng: stream(seed, Component::Keys),
+            key_draws: Ahead::new(
+                draw_maker(sc, maker),
+                key_fill(
+                    KeySampler::new(keys, sc.clients.zipf),
+                    stream(seed, Component::Keys),
+                ),
+            ),
+            arrival_draws: Ahead::new(
+                draw_maker(sc, maker),
+                exp1_fill(stream(seed, Component::Arrivals)),
+            ),
             ttl_rng: stream(seed, Component::TtlJitter),
             strategy_rng: stream(seed, Component::Strategy),
             corruption_rng: stream(seed, Component::Corruption),
@@ -972,9 +995,7 @@ impl Engine {
 
     fn schedule_arrival(&mut self) {
         let at = match &self.arrival {
-            Arrival::Poisson { .. } => {
-                self.now + exponential(&mut self.arrivals_rng, self.mean_gap_ns)
-            }
+            Arrival::Poisson { .. } => self.now + self.next_exponential(self.mean_gap_ns),
             Arrival::Closed { .. } => return,
             Arrival::Trace(_) => {
                 let replay = self.replay.as_mut().expect("a trace run has a replay");
@@ -999,11 +1020,17 @@ impl Engine {
         };
     }
 
+    /// An exponential duration of mean `mean_ns`, from the arrivals' stream.
+    #[inline(always)]
+    fn next_exponential(&mut self, mean_ns: f64) -> SimDuration {
+        exponential_of(self.arrival_draws.draw(), mean_ns)
+    }
+
     fn schedule_think(&mut self, user: u32) {
         let Arrival::Closed { think, .. } = self.arrival else {
             return;
         };
-        let at = self.now + exponential(&mut self.arrivals_rng, think.0 as f64);
+        let at = self.now + self.next_exponential(think.0 as f64);
         if at < self.arrivals_end {
             self.thinking.push(at, &mut self.seq, user);
             self.rare_pushed();
@@ -1067,8 +1094,8 @@ impl Engine {
 
     /// A client sends a request for a Zipf-drawn key to the next app instance.
     fn new_request(&mut self, user: u32) {
-        let rank = self.key_batch.next(&self.keys, &mut self.keys_rng);
-        if let Some(ahead) = self.key_batch.peek(PREFETCH_AHEAD) {
+        let rank = self.key_draws.draw();
+        if let Some(ahead) = self.key_draws.peek(PREFETCH_AHEAD) {
             self.cluster.prefetch(self.key_of_rank(ahead));
         }
         let key = self.key_of_rank(rank);
@@ -1932,6 +1959,19 @@ mod tests {
             .0
     }
 
+    /// Every output of `sc` run by `engine`, and how many requests were
+    /// parked when it ended.
+    fn shown(sc: &Scenario, mut engine: Engine) -> (String, usize) {
+        let stop = engine.run_to_end(&|_| {}, &|_| {});
+        let parked = engine.parked;
+        let out = engine.finish(sc, 1, stop);
+        let shown = format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{}",
+            out.summary, out.timeseries, out.class_rows, out.shard_rows, out.holds_left
+        );
+        (shown, parked)
+    }
+
     /// Every output of `sc` run as usual, and with every request in a slot
     /// (no plain-hit lane, no parked waiters); and how many requests were
     /// parked when the usual run ended.
@@ -1939,32 +1979,17 @@ mod tests {
     /// (Runs with drawn round trips or a server model, like lock-flood's,
     /// have no plain-hit lane.)
     fn both_ways(sc: &Scenario) -> (String, String, usize) {
-        let show = |mut engine: Engine| {
-            let stop = engine.run_to_end(&|_| {}, &|_| {});
-            let parked = engine.parked;
-            let out = engine.finish(sc, 1, stop);
-            let shown = format!(
-                "{:?}\n{:?}\n{:?}\n{:?}\n{}",
-                out.summary, out.timeseries, out.class_rows, out.shard_rows, out.holds_left
-            );
-            (shown, parked)
-        };
         let fast = Engine::new(sc, 1);
         let mut slots = Engine::new(sc, 1);
         slots.plain_hits = None;
         slots.park_waiters = false;
-        let ((fast, parked), (slots, _)) = (show(fast), show(slots));
+        let ((fast, parked), (slots, _)) = (shown(sc, fast), shown(sc, slots));
         (fast, slots, parked)
     }
 
-    #[test]
-    fn slotless_requests_change_no_output() {
-        // Plain hits and parked waiters only skip work: every output must be
-        // the same, with retries and timeouts firing (retry-storm), the cache
-        // failing (cache-failover), a strategy judging hits (xfetch),
-        // refreshes and lock holders queueing (early, lock-flood), closed-loop
-        // users, and a pool overloaded until the in-flight bound stops it.
-        let closed = r#"
+    /// A closed loop with timeouts and retries.
+    fn closed_loop() -> Scenario {
+        let text = r#"
 name = "closed"
 duration = "20s"
 warmup = "2s"
@@ -1982,9 +2007,38 @@ ttl_jitter = 0.1
 connections = 16
 query_time = { dist = "exponential", mean = "5ms" }
 "#;
-        let closed = crate::scenario::from_text(closed, Path::new("closed.toml"), &[])
+        crate::scenario::from_text(text, Path::new("closed.toml"), &[])
             .expect("valid")
-            .0;
+            .0
+    }
+
+    #[test]
+    fn draws_made_on_a_helper_thread_change_no_output() {
+        // Open and closed loops (think times come from the arrivals' stream
+        // too), with a spike redrawing the next arrival at its new rate.
+        for sc in [
+            bundled("reference.toml", &["duration=20s", "warmup=2s"]),
+            bundled("hot-shard.toml", &["duration=30s"]),
+            closed_loop(),
+        ] {
+            let (here, _) = shown(&sc, Engine::drawing(&sc, 1, Maker::Here));
+            let (helper, _) = shown(&sc, Engine::drawing(&sc, 1, Maker::Helper));
+            assert!(
+                here == helper,
+                "{}: outputs differ with a helper thread",
+                sc.name
+            );
+        }
+    }
+
+    #[test]
+    fn slotless_requests_change_no_output() {
+        // Plain hits and parked waiters only skip work: every output must be
+        // the same, with retries and timeouts firing (retry-storm), the cache
+        // failing (cache-failover), a strategy judging hits (xfetch),
+        // refreshes and lock holders queueing (early, lock-flood), closed-loop
+        // users, and a pool overloaded until the in-flight bound stops it.
+        let closed = closed_loop();
         let reference = bundled("reference.toml", &["duration=30s", "warmup=5s"]);
         assert!(Engine::new(&reference, 1).plain_hits.is_some());
         for sc in [

@@ -76,6 +76,7 @@ pub mod engine;
 pub mod error;
 pub mod expect;
 pub mod fit;
+pub mod hint;
 pub mod interrupt;
 pub mod key_class;
 pub mod metrics;

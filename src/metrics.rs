@@ -311,6 +311,10 @@ struct LatencyStats {
     sum_ns: u128,
     min_ns: u64,
     max_ns: u64,
+    /// The latency last recorded and how many times in a row, not yet in
+    /// the histogram: a run of equal latencies (the hits of a fixed round
+    /// trip) costs one record. [`LatencyStats::settle`] adds it.
+    run: (u64, u64),
 }
 
 impl LatencyStats {
@@ -321,18 +325,34 @@ impl LatencyStats {
             sum_ns: 0,
             min_ns: u64::MAX,
             max_ns: 0,
+            run: (0, 0),
         }
     }
 
     #[inline]
     fn record(&mut self, latency: SimDuration) {
-        // `record`, not `saturating_record`: the latter clamps instead of resizing.
+        if self.run.0 == latency.0 {
+            self.run.1 += 1;
+        } else {
+            self.settle();
+            self.run = (latency.0, 1);
+        }
+    }
+
+    /// Adds the run of equal latencies to the histogram, sum and extremes.
+    fn settle(&mut self) {
+        let (latency, n) = self.run;
+        if n == 0 {
+            return;
+        }
+        // `record_n`, not `saturating_record_n`: the latter clamps instead of resizing.
         self.histogram
-            .record(latency.0)
+            .record_n(latency, n)
             .expect("an auto-resizing histogram records any latency");
-        self.sum_ns += latency.0 as u128;
-        self.min_ns = self.min_ns.min(latency.0);
-        self.max_ns = self.max_ns.max(latency.0);
+        self.sum_ns += latency as u128 * n as u128;
+        self.min_ns = self.min_ns.min(latency);
+        self.max_ns = self.max_ns.max(latency);
+        self.run.1 = 0;
     }
 
     /// The `q` quantile in ms: the histogram's value rounded to the digits it
@@ -358,8 +378,9 @@ impl LatencyStats {
         }
     }
 
-    /// Adds every latency `other` recorded.
+    /// Adds every latency `other` recorded (both settled).
     fn add(&mut self, other: &LatencyStats) {
+        debug_assert!(self.run.1 == 0 && other.run.1 == 0, "settled first");
         self.histogram
             .add(&other.histogram)
             .expect("an auto-resizing histogram adds any histogram");
@@ -369,13 +390,14 @@ impl LatencyStats {
     }
 
     fn is_empty(&self) -> bool {
-        self.histogram.is_empty()
+        self.histogram.is_empty() && self.run.1 == 0
     }
 
     fn reset(&mut self) {
         if self.is_empty() {
             return; // nothing recorded since the last reset
         }
+        self.run.1 = 0;
         self.histogram.reset();
         self.sum_ns = 0;
         self.min_ns = u64::MAX;
@@ -500,9 +522,12 @@ impl Metrics {
         }
     }
 
-    /// Adds the row's counted latencies, if it kept them apart, to the
-    /// summary's and the row's.
+    /// Settles every latency recorded, then adds the row's counted
+    /// latencies, if it kept them apart, to the summary's and the row's.
     fn merge_row_counted(&mut self) {
+        self.total_latency.settle();
+        self.row_latency.settle();
+        self.row_counted.settle();
         if self.row_counted.is_empty() {
             return;
         }
@@ -759,7 +784,8 @@ mod tests {
         // Rows of 20,000 latencies switch the next row to merging its counted
         // latencies when it closes; the summary and every row must still
         // equal histograms recorded one latency at a time. Row 0 is warmup
-        // (uncounted), row 1 mixes both, the last row is small.
+        // (uncounted), row 1 mixes both, the last row is small. Runs of equal
+        // latencies are each recorded once, with their count.
         let mut metrics = Metrics::new(
             SimDuration::from_secs(1),
             SimDuration::from_secs(4),
@@ -774,12 +800,21 @@ mod tests {
             merged.push(metrics.merge_counted);
             let mut expected = LatencyStats::new();
             for i in 0..n {
-                let latency = SimDuration((unit_f64(&mut rng).powi(3) * 5e8) as u64);
+                // Runs of 7 equal latencies (a fixed round trip's hits)
+                // between runs of drawn ones.
+                let latency = if (i / 7) % 2 == 0 {
+                    SimDuration(500_000)
+                } else {
+                    SimDuration((unit_f64(&mut rng).powi(3) * 5e8) as u64)
+                };
                 let counted = row > 1 || (row == 1 && i % 3 != 0);
                 metrics.record_latency(counted, latency);
+                // Settled at once: one latency at a time into the histogram.
                 expected.record(latency);
+                expected.settle();
                 if counted {
                     total.record(latency);
+                    total.settle();
                 }
             }
             metrics.close_row(Snapshot::default(), 0, 0, None);

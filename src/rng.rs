@@ -9,6 +9,8 @@
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
+pub mod ahead;
+
 /// The pinned generator behind every stream.
 pub type Stream = ChaCha8Rng;
 

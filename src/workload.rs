@@ -182,48 +182,6 @@ fn ln1p_over(x: f64) -> f64 {
     }
 }
 
-/// Keys drawn ahead in batches: the table lookups of a batch are independent,
-/// so the processor overlaps their cache misses instead of waiting for each.
-/// Draws come from the stream in the same order as one at a time.
-#[derive(Clone, Debug)]
-pub struct KeyBatch {
-    keys: [u32; KEY_BATCH],
-    next: usize,
-}
-
-const KEY_BATCH: usize = 64;
-
-impl Default for KeyBatch {
-    fn default() -> Self {
-        KeyBatch {
-            keys: [0; KEY_BATCH],
-            next: KEY_BATCH,
-        }
-    }
-}
-
-impl KeyBatch {
-    /// The next key of `sampler`'s sequence.
-    #[inline]
-    pub fn next(&mut self, sampler: &KeySampler, rng: &mut Stream) -> u32 {
-        if self.next == KEY_BATCH {
-            for slot in &mut self.keys {
-                *slot = sampler.sample(rng);
-            }
-            self.next = 0;
-        }
-        self.next += 1;
-        self.keys[self.next - 1]
-    }
-
-    /// The key `ahead` draws after the one [`KeyBatch::next`] gave last, if
-    /// this batch holds it (a look ahead that draws nothing).
-    #[inline]
-    pub fn peek(&self, ahead: usize) -> Option<u32> {
-        self.keys.get(self.next + ahead - 1).copied()
-    }
-}
-
 /// A probability in [0, 1] as a 32-bit threshold (u32::MAX means "always").
 fn threshold(p: f64) -> u32 {
     (p * 4_294_967_296.0).min(u32::MAX as f64) as u32
@@ -303,8 +261,34 @@ impl ValueSizes {
 /// Draws an exponential duration with the given mean, rounded to the nanosecond.
 #[inline]
 pub fn exponential(rng: &mut Stream, mean_ns: f64) -> SimDuration {
-    let x: f64 = Exp1.sample(rng);
+    exponential_of(Exp1.sample(rng), mean_ns)
+}
+
+/// The exponential duration of mean `mean_ns` that the Exp(1) draw `x`
+/// gives, rounded to the nanosecond (as [`exponential`] does).
+#[inline(always)]
+pub fn exponential_of(x: f64, mean_ns: f64) -> SimDuration {
     SimDuration((x * mean_ns + 0.5) as u64)
+}
+
+/// Exp(1) draws of `rng`, a block at a time (for [`crate::rng::ahead`]).
+pub fn exp1_fill(mut rng: Stream) -> impl FnMut(&mut [f64]) + Send + 'static {
+    move |block| {
+        for slot in block {
+            *slot = Exp1.sample(&mut rng);
+        }
+    }
+}
+
+/// Key ranks of `sampler` drawn from `rng`, a block at a time (for
+/// [`crate::rng::ahead`]). The table lookups of a block are independent,
+/// so the processor overlaps their cache misses.
+pub fn key_fill(sampler: KeySampler, mut rng: Stream) -> impl FnMut(&mut [u32]) + Send + 'static {
+    move |block| {
+        for slot in block {
+            *slot = sampler.sample(&mut rng);
+        }
+    }
 }
 
 /// Mean gap between Poisson arrivals at `rate_per_s`, in nanoseconds.
