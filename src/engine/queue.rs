@@ -100,6 +100,18 @@ impl<T: Copy> Lane<T> {
         Some(event)
     }
 
+    /// The key of the latest event.
+    #[inline]
+    pub fn last_key(&self) -> Option<EventKey> {
+        self.items[self.head..].last().map(|(k, _)| *k)
+    }
+
+    /// Number of pending events later than `key` (O(log n)).
+    pub fn count_after(&self, key: EventKey) -> usize {
+        let pending = &self.items[self.head..];
+        pending.len() - pending.partition_point(|(k, _)| *k <= key)
+    }
+
     /// The delay of every event.
     #[inline]
     pub fn delay(&self) -> SimDuration {

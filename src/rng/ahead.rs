@@ -15,7 +15,7 @@ use crate::hint::prefetch_line;
 
 /// Draws in a block: enough that handing a block over costs nothing per
 /// draw, few enough that the blocks in flight stay in the core's cache.
-const BLOCK: usize = 4096;
+const BLOCK: usize = 16384;
 
 /// How many draws ahead [`Ahead::draw`] asks for the block's memory.
 const PREFETCH_DRAWS: usize = 128;
