@@ -54,7 +54,7 @@ use crate::strategy::{Found, Locks, Miss, Needs, OnHit, OnMiss, OnTimeout, Strat
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{KeyHasher, Op, TraceError};
 use crate::workload::{
-    KeySampler, ValueSizes, exp1_fill, exponential_of, key_fill, mean_gap_ns, zipf_probabilities,
+    KeySampler, ValueSizes, exp1, exponential_of, mean_gap_ns, zipf_probabilities,
 };
 use app_cpu::AppCpu;
 use queue::{Deadlines, EventKey, Lane, ReplyQueue, Sequence, TimerHeap};
@@ -553,17 +553,15 @@ impl Engine {
             corrupt_rate: sc.cache.corrupt_rate,
             instances: sc.clients.app_instances as u16,
             clock_offsets_ns,
-            key_draws: Ahead::new(
-                draw_maker(sc, maker),
-                key_fill(
-                    KeySampler::new(keys, sc.clients.zipf),
-                    stream(seed, Component::Keys),
-                ),
-            ),
-            arrival_draws: Ahead::new(
-                draw_maker(sc, maker),
-                exp1_fill(stream(seed, Component::Arrivals)),
-            ),
+            key_draws: {
+                let sampler = KeySampler::new(keys, sc.clients.zipf);
+                let rng = stream(seed, Component::Keys);
+                Ahead::from_stream(draw_maker(sc, maker), rng, move |rng| sampler.sample(rng))
+            },
+            arrival_draws: {
+                let rng = stream(seed, Component::Arrivals);
+                Ahead::from_stream(draw_maker(sc, maker), rng, exp1)
+            },
             ttl_rng: stream(seed, Component::TtlJitter),
             strategy_rng: stream(seed, Component::Strategy),
             corruption_rng: stream(seed, Component::Corruption),
@@ -755,7 +753,7 @@ impl Engine {
         let mut last = (SimTime::ZERO, 0);
         loop {
             let mut live = self.in_flight() as u64;
-            if self.silent_hits && (live > warn_above || self.requests.live() + self.parked == 0) {
+            if self.silent_hits && (live > warn_above || self.only_plain_hits_in_flight()) {
                 live = self.in_flight_after(last) as u64;
             }
             if live == 0 && self.arrivals_over() {
@@ -828,8 +826,9 @@ impl Engine {
                 }
                 Source::PlainHit => {
                     let lane = self.plain_hits.as_mut().expect("peeked");
+                    let arrived_at = self.now - lane.delay();
                     let (_, (key, user)) = lane.pop().expect("peeked");
-                    self.on_plain_hit(self.now, key, user);
+                    self.on_plain_hit(arrived_at, self.now, key, user);
                 }
                 Source::DbDone => self.on_query_done(),
                 Source::Timeout => {
@@ -892,11 +891,17 @@ impl Engine {
         self.requests.live() + hits + self.parked
     }
 
+    /// Whether no request is in flight but plain hits (none in a slot or parked).
+    #[inline]
+    fn only_plain_hits_in_flight(&self) -> bool {
+        self.requests.live() + self.parked == 0
+    }
+
     /// Whether the run would end with the silent plain hits before `key`:
     /// no request is left but them, none can arrive, and `key` comes after
     /// the last of them (a timer of a request that has ended, say).
     fn only_silent_hits_before(&self, key: EventKey) -> bool {
-        self.requests.live() + self.parked == 0
+        self.only_plain_hits_in_flight()
             && self.arrivals_over()
             && self
                 .plain_hits
@@ -1431,12 +1436,10 @@ impl Engine {
         }
     }
 
-    /// A plain hit is back at `back` (see `plain_hits`): the request's first
-    /// read, and its answer.
+    /// A plain hit that arrived at `arrived_at` is back at `back` (see
+    /// `plain_hits`): the request's first read, and its answer.
     #[inline(always)]
-    fn on_plain_hit(&mut self, back: SimTime, key: u32, user: u32) {
-        let lane = self.plain_hits.as_ref().expect("a plain hit came back");
-        let arrived_at = back - lane.delay();
+    fn on_plain_hit(&mut self, arrived_at: SimTime, back: SimTime, key: u32, user: u32) {
         let counted = self.metrics.counts(arrived_at);
         self.count_first_read(key, counted, true);
         self.answer(counted, arrived_at, back, user);
@@ -1452,8 +1455,9 @@ impl Engine {
             && let Some(key) = lane.peek_key()
             && due(key)
         {
+            let arrived_at = key.0 - lane.delay();
             let (_, (hit_key, user)) = lane.pop().expect("peeked");
-            self.on_plain_hit(key.0, hit_key, user);
+            self.on_plain_hit(arrived_at, key.0, hit_key, user);
         }
     }
 

@@ -261,7 +261,13 @@ impl ValueSizes {
 /// Draws an exponential duration with the given mean, rounded to the nanosecond.
 #[inline]
 pub fn exponential(rng: &mut Stream, mean_ns: f64) -> SimDuration {
-    exponential_of(Exp1.sample(rng), mean_ns)
+    exponential_of(exp1(rng), mean_ns)
+}
+
+/// An Exp(1) draw: [`exponential_of`] scales it to a duration.
+#[inline]
+pub fn exp1(rng: &mut Stream) -> f64 {
+    Exp1.sample(rng)
 }
 
 /// The exponential duration of mean `mean_ns` that the Exp(1) draw `x`
@@ -269,26 +275,6 @@ pub fn exponential(rng: &mut Stream, mean_ns: f64) -> SimDuration {
 #[inline(always)]
 pub fn exponential_of(x: f64, mean_ns: f64) -> SimDuration {
     SimDuration((x * mean_ns + 0.5) as u64)
-}
-
-/// Exp(1) draws of `rng`, a block at a time (for [`crate::rng::ahead`]).
-pub fn exp1_fill(mut rng: Stream) -> impl FnMut(&mut [f64]) + Send + 'static {
-    move |block| {
-        for slot in block {
-            *slot = Exp1.sample(&mut rng);
-        }
-    }
-}
-
-/// Key ranks of `sampler` drawn from `rng`, a block at a time (for
-/// [`crate::rng::ahead`]). The table lookups of a block are independent,
-/// so the processor overlaps their cache misses.
-pub fn key_fill(sampler: KeySampler, mut rng: Stream) -> impl FnMut(&mut [u32]) + Send + 'static {
-    move |block| {
-        for slot in block {
-            *slot = sampler.sample(&mut rng);
-        }
-    }
 }
 
 /// Mean gap between Poisson arrivals at `rate_per_s`, in nanoseconds.

@@ -12,6 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::hint::prefetch_line;
+use crate::rng::Stream;
 
 /// Draws in a block: enough that handing a block over costs nothing per
 /// draw, few enough that the blocks in flight stay in the core's cache.
@@ -80,6 +81,21 @@ impl<T: Copy + Default + Send + 'static> Ahead<T> {
             next: 0,
             source,
         }
+    }
+
+    /// The draws `draw` makes from `rng`, one per slot of each block, made
+    /// by `maker`. (A block's draws are independent, so the processor
+    /// overlaps their table lookups' cache misses.)
+    pub fn from_stream(
+        maker: Maker,
+        mut rng: Stream,
+        mut draw: impl FnMut(&mut Stream) -> T + Send + 'static,
+    ) -> Self {
+        Self::new(maker, move |block: &mut [T]| {
+            for slot in block {
+                *slot = draw(&mut rng);
+            }
+        })
     }
 
     /// A helper thread making blocks with `fill`, recycling the spent ones.
